@@ -1,0 +1,279 @@
+//! Ingest benchmark: requests through a real Mosquitto into the real `bellhop` binary, committed and acked, against
+//! the bare broker round trip (publish → subscriber → reply) measured in the same run.
+//!
+//! Run: `cargo bench -p bellhop --bench ingest` (knobs: BENCH_REQUESTS, BENCH_CLIENTS, BENCH_WINDOW, BENCH_RATE,
+//! BENCH_SECONDS). Prints requests/s, the ratio to the bare round trip, p50/p99 latency at a steady rate, events per
+//! commit and the daemon's peak RSS. Results are recorded in docs/benchmarks.md.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bellhop::broker::{free_port, LocalBroker};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio::sync::{mpsc, Semaphore};
+use tv_protocol::{decode_ack, decode_request, encode_request, Ack, Request, Topics};
+
+const ROOMS: usize = 1000;
+const ITEMS: usize = 50;
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Figures {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// One load client: publishes as device `load-{n}` into rotating rooms, keeps at most `window` requests
+/// outstanding (or paces at `rate` per second when given), and times each publish → ack.
+async fn load_client(port: u16, n: usize, count: usize, window: usize, rate: Option<f64>) -> Vec<Duration> {
+    let topics = Topics::new("bellhop").unwrap();
+    let device = format!("load-{n}");
+    let mut options = MqttOptions::new(format!("bench-{device}"), "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(60)).set_inflight(1000).set_request_channel_capacity(10_000);
+    let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+    let (acks_tx, mut acks) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (ready_tx, mut ready) = mpsc::channel::<()>(1);
+    let ack_filter = format!("bellhop/v1/loc/+/dev/{device}/ack");
+    let sub = client.clone();
+    let driver = tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let sub = sub.clone();
+                    let filter = ack_filter.clone();
+                    tokio::spawn(async move { sub.subscribe(filter, QoS::AtLeastOnce).await });
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = ready_tx.try_send(());
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if acks_tx.send(p.payload.to_vec()).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    ready.recv().await;
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let permits = Arc::new(Semaphore::new(window));
+    let receiver = {
+        let sent = sent.clone();
+        let permits = permits.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(count);
+            while latencies.len() < count {
+                let Some(payload) = acks.recv().await else { break };
+                let Ok(ack): Result<Ack, _> = decode_ack(&payload) else { continue };
+                if let Some(at) = sent.lock().unwrap().remove(&ack.id) {
+                    latencies.push(at.elapsed());
+                    permits.add_permits(1);
+                }
+            }
+            latencies
+        })
+    };
+    let mut pace = rate.map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
+    for i in 0..count {
+        if let Some(pace) = pace.as_mut() {
+            pace.tick().await;
+        } else {
+            permits.acquire().await.unwrap().forget();
+        }
+        let room = format!("{}", 100 + (i * 7 + n * 13) % ROOMS);
+        let request = Request {
+            id: format!("{device}-{i}"),
+            item: format!("item.{}", (i / ROOMS + n) % ITEMS),
+            qty: 1,
+            note: None,
+            lang: None,
+            sent_at: None,
+        };
+        sent.lock().unwrap().insert(request.id.clone(), Instant::now());
+        client.publish(topics.request(&room, &device), QoS::AtLeastOnce, false, encode_request(&request)).await.unwrap();
+    }
+    let latencies = receiver.await.unwrap();
+    driver.abort();
+    latencies
+}
+
+/// Runs `clients` load clients for `total` requests and returns the figures.
+async fn load(port: u16, clients: usize, total: usize, window: usize, rate: Option<f64>) -> Figures {
+    let started = Instant::now();
+    let per = total / clients;
+    let tasks: Vec<_> = (0..clients)
+        .map(|n| tokio::spawn(load_client(port, n, per, window, rate.map(|r| r / clients as f64))))
+        .collect();
+    let mut all = Vec::with_capacity(total);
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Figures { rate: all.len() as f64 / elapsed.as_secs_f64(), p50: percentile(&all, 0.5), p99: percentile(&all, 0.99) }
+}
+
+/// The bare round trip: a subscriber that answers every request with an ack, with no journal behind it.
+async fn bare_responder(port: u16) -> tokio::task::JoinHandle<()> {
+    let topics = Topics::new("bellhop").unwrap();
+    let mut options = MqttOptions::new("bench-bare-responder", "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(60)).set_inflight(1000).set_request_channel_capacity(10_000);
+    let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+    let (ready_tx, mut ready) = mpsc::channel::<()>(1);
+    let handle = tokio::spawn(async move {
+        let (tx, mut rx) = mpsc::unbounded_channel::<rumqttc::Publish>();
+        let replier = client.clone();
+        let topics2 = topics.clone();
+        tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                let Ok(tv_protocol::Topic::Request { location, device }) = topics2.parse(&p.topic) else { continue };
+                let id = decode_request(&p.payload).map(|r| r.id).unwrap_or_default();
+                let ack = Ack::accepted(&id, "BARE-1", None);
+                let _ = replier.publish(topics2.ack(&location, &device), QoS::AtLeastOnce, false, ack.encode()).await;
+            }
+        });
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let c = client.clone();
+                    let f = topics.request_filter();
+                    tokio::spawn(async move { c.subscribe(f, QoS::AtLeastOnce).await });
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = ready_tx.try_send(());
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let _ = tx.send(p);
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    ready.recv().await;
+    handle
+}
+
+fn config(dir: &std::path::Path, broker: u16) -> String {
+    let mut text = format!(
+        "[site]\ncode = \"BENCH\"\nname = \"Bench\"\ntime_zone = \"UTC\"\n\n[mqtt]\nurl = \"mqtt://127.0.0.1:{broker}\"\n\n\
+         [storage]\ndata_dir = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[limits]\nmax_open_per_location = 100000\n\n\
+         [[departments]]\ncode = \"housekeeping\"\nname = \"Housekeeping\"\n",
+        dir.join("data").display()
+    );
+    for i in 0..ITEMS {
+        text += &format!(
+            "\n[[catalog]]\ncode = \"item.{i}\"\ncategory = \"housekeeping\"\ndepartment = \"housekeeping\"\npriority = \"low\"\neta_min = 15\nlabels = {{ en = \"Item {i}\" }}\n"
+        );
+    }
+    for room in 0..ROOMS {
+        text += &format!("\n[[locations]]\nid = \"{}\"\nkind = \"room\"\n", 100 + room);
+    }
+    text
+}
+
+fn kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn health(http: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(http).expect("connect to the daemon");
+    write!(s, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    serde_json::from_str(raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("null")).unwrap_or_default()
+}
+
+fn start_daemon(dir: &std::path::Path, broker: u16) -> (Child, String) {
+    let path = dir.join("bellhop.toml");
+    std::fs::write(&path, config(dir, broker)).unwrap();
+    let http = format!("127.0.0.1:{}", free_port().unwrap());
+    let child = Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .args(["run", "--config", path.to_str().unwrap(), "--http", &http])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bellhop");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while health_ok(&http).is_none() {
+        assert!(Instant::now() < deadline, "bellhop did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, http)
+}
+
+fn health_ok(http: &str) -> Option<()> {
+    let mut s = std::net::TcpStream::connect(http).ok()?;
+    drop(&mut s);
+    (health(http)["mqtt"]["connected"] == serde_json::Value::Bool(true)).then_some(())
+}
+
+fn main() {
+    let total = knob("BENCH_REQUESTS", 20_000) as usize;
+    let clients = knob("BENCH_CLIENTS", 16) as usize;
+    let window = knob("BENCH_WINDOW", 64) as usize;
+    let rate = knob("BENCH_RATE", 500) as f64;
+    let seconds = knob("BENCH_SECONDS", 10);
+    let dir = tempfile::tempdir().unwrap();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    println!("ingest benchmark: {total} requests, {clients} clients, window {window}; steady {rate}/s for {seconds} s");
+    let (bare, bare_steady) = rt.block_on(async {
+        let responder = bare_responder(broker.port).await;
+        let bare = load(broker.port, clients, total, window, None).await;
+        let steady = load(broker.port, clients, (rate as u64 * seconds) as usize, window, Some(rate)).await;
+        responder.abort();
+        (bare, steady)
+    });
+
+    let (mut daemon, http) = start_daemon(dir.path(), broker.port);
+    let idle_rss = kib(daemon.id(), "VmRSS:");
+    let before = health(&http);
+    let full = rt.block_on(load(broker.port, clients, total, window, None));
+    let after = health(&http);
+    let steady = rt.block_on(load(broker.port, clients, (rate as u64 * seconds) as usize, window, Some(rate)));
+    let peak_rss = kib(daemon.id(), "VmHWM:");
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+
+    let d = |k: &str| after["journal"][k].as_u64().unwrap_or(0) - before["journal"][k].as_u64().unwrap_or(0);
+    let per_commit = d("events") as f64 / d("commits").max(1) as f64;
+    println!();
+    println!("| measure | bare broker round trip | bellhop | target |");
+    println!("|---|---|---|---|");
+    println!("| throughput (requests/s) | {:.0} | {:.0} | ≥ 10,000 and ≥ 50 % of bare |", bare.rate, full.rate);
+    println!("| ratio to bare | 1.00 | {:.2} | ≥ 0.50 |", full.rate / bare.rate);
+    println!("| p50 latency at {rate}/s | {:.2} ms | {:.2} ms | ≤ 5 ms |", ms(bare_steady.p50), ms(steady.p50));
+    println!("| p99 latency at {rate}/s | {:.2} ms | {:.2} ms | ≤ 20 ms |", ms(bare_steady.p99), ms(steady.p99));
+    println!("| p99 latency at full load | {:.2} ms | {:.2} ms | - |", ms(bare.p99), ms(full.p99));
+    println!("| events per commit (full load) | - | {per_commit:.1} | ≥ 50 |");
+    println!("| RSS idle, {ROOMS} locations | - | {:.1} MB | ≤ 25 MB |", idle_rss as f64 / 1024.0);
+    println!("| peak RSS | - | {:.1} MB | ≤ 64 MB |", peak_rss as f64 / 1024.0);
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

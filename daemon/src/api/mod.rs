@@ -1,0 +1,110 @@
+//! The HTTP API (hyper, HTTP/1.1, JSON): health for probes, tickets for staff terminals and other systems.
+//! The route table is in [`route`]; the specification is `docs/api.md`.
+
+mod auth;
+mod request;
+mod response;
+mod tickets;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use auth::{hash_secret, new_token, Role};
+pub use response::{ApiError, Body};
+
+use crate::core::CoreHandle;
+use crate::mqtt::MqttLink;
+use crate::store::ReadPool;
+
+/// What handlers need.
+pub struct ApiState {
+    /// Writes go through the core.
+    pub core: CoreHandle,
+    /// Reads come from the store.
+    pub reads: ReadPool,
+    /// For health.
+    pub mqtt: Option<Arc<MqttLink>>,
+    /// The site code, for health.
+    pub site: String,
+}
+
+/// Serves until shutdown. Connections already open finish their current request.
+pub async fn serve(listener: TcpListener, state: Arc<ApiState>, mut shutdown: watch::Receiver<bool>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, _) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::warn!(%error, "Could not accept an HTTP connection.");
+                continue;
+            }
+        };
+        let state = state.clone();
+        let service = service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(route(&state, req).await) }
+        });
+        let connection = graceful.watch(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "HTTP connection ended with an error.");
+            }
+        });
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("Some HTTP connections did not finish within {SHUTDOWN_GRACE:?}.");
+    }
+}
+
+/// How long open connections get to finish at shutdown.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Dispatches one request. Never fails: errors become JSON responses.
+pub async fn route(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = req.method().clone();
+    let result = match (&method, segments.as_slice()) {
+        (&Method::GET, ["healthz"]) => Ok(health(state)),
+        (_, ["api", "v1", "tickets"]) | (_, ["api", "v1", "tickets", ..]) => {
+            tickets::route(state, &method, &segments[3..], req).await
+        }
+        _ => Err(ApiError::not_found(format!("no endpoint {method} {path}"))),
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+fn health(state: &ApiState) -> Response<Body> {
+    let stats = state.core.stats();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    let mqtt_connected = state.mqtt.as_ref().map(|m| m.is_connected());
+    let status = if mqtt_connected == Some(false) { "degraded" } else { "ok" };
+    response::json(
+        StatusCode::OK,
+        &json!({
+            "status": status,
+            "version": env!("CARGO_PKG_VERSION"),
+            "site": state.site,
+            "mqtt": { "connected": mqtt_connected },
+            "journal": {
+                "last_seq": load(&stats.last_seq),
+                "commits": load(&stats.commits),
+                "events": load(&stats.events),
+                "failed_commits": load(&stats.failed_commits),
+            },
+        }),
+    )
+}

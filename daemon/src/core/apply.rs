@@ -1,0 +1,354 @@
+//! Applies one command inside the batch's transaction, each under its own savepoint, and prepares its reply.
+
+use tv_protocol::{Ack, ErrorCode, Feedback, FeedbackKind, Rejection, Request};
+
+use super::command::{Command, CoreError, NewTicketRequest, Origin, Reply};
+use crate::config::{CatalogItem, Config};
+use crate::engine::intake::{self, Decision, Facts};
+use crate::engine::lifecycle::{self, IllegalTransition};
+use crate::event::EventBody;
+use crate::store::{NewTicket, StoreError, Ticket, Txn};
+use crate::ticket::{Action, Source};
+
+/// The longest comment staff may add, in characters.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+/// Applies `command` and prepares its reply. A store error undoes just this command (the rest of the batch still
+/// commits) and turns its reply into `unavailable`.
+pub(super) fn apply(txn: &mut Txn<'_>, config: &Config, at: &str, command: Command, touched: &mut Vec<String>) -> Reply {
+    let mut cx = Cx { txn, config, at, touched };
+    match command {
+        Command::DeviceRequest { origin, request, reply } => {
+            let id = request_id(&request);
+            let ack = cx.guarded(|cx| cx.device_request(&origin, request));
+            Reply::Ack(reply, ack.unwrap_or_else(|e| Ack::rejected(&id, ErrorCode::Unavailable, &e.to_string())))
+        }
+        Command::DeviceFeedback { origin, feedback, reply } => {
+            let id = match &feedback {
+                Ok(f) => f.id.clone(),
+                Err(rejection) => rejection.id.clone().unwrap_or_default(),
+            };
+            let ack = cx.guarded(|cx| cx.device_feedback(&origin, feedback));
+            Reply::Ack(reply, ack.unwrap_or_else(|e| Ack::rejected(&id, ErrorCode::Unavailable, &e.to_string())))
+        }
+        Command::CreateTicket { actor, ticket, reply } => {
+            Reply::Ticket(reply, cx.guarded(|cx| cx.create_ticket(&actor, &ticket)).unwrap_or_else(unavailable))
+        }
+        Command::Act { actor, ticket, action, reason, reply } => Reply::Ticket(
+            reply,
+            cx.guarded(|cx| cx.act(&actor, &ticket, action, reason)).unwrap_or_else(unavailable),
+        ),
+        Command::Comment { actor, ticket, text, reply } => {
+            Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
+        }
+    }
+}
+
+fn unavailable(error: StoreError) -> Result<Ticket, CoreError> {
+    Err(CoreError::Unavailable(error.to_string()))
+}
+
+fn request_id(request: &Result<Request, Rejection>) -> String {
+    match request {
+        Ok(r) => r.id.clone(),
+        Err(rejection) => rejection.id.clone().unwrap_or_default(),
+    }
+}
+
+fn eta_s(item: &CatalogItem) -> Option<u32> {
+    item.eta_min.map(|m| m * 60)
+}
+
+struct Cx<'t, 'c> {
+    txn: &'t mut Txn<'c>,
+    config: &'t Config,
+    at: &'t str,
+    touched: &'t mut Vec<String>,
+}
+
+impl Cx<'_, '_> {
+    /// Runs `work` under a savepoint: kept when it succeeds, undone when the store fails.
+    fn guarded<T>(&mut self, work: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mark = self.txn.mark()?;
+        match work(self) {
+            Ok(value) => {
+                self.txn.keep(mark)?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(undo) = self.txn.undo(mark) {
+                    tracing::error!(error = %undo, "Rollback to savepoint failed; abandoning the batch.");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn append(&mut self, actor: &str, body: EventBody) -> Result<u64, StoreError> {
+        Ok(self.txn.append(self.at, actor, body)?.seq)
+    }
+
+    fn device_request(&mut self, origin: &Origin, request: Result<Request, Rejection>) -> Result<Ack, StoreError> {
+        let actor = format!("{}:{}", origin.source.as_str(), origin.device);
+        let request = match request {
+            Ok(request) => request,
+            Err(rejection) => {
+                let id = rejection.id.clone().unwrap_or_default();
+                self.reject(&actor, origin, rejection.id, rejection.code, &rejection.message)?;
+                return Ok(Ack::rejected(&id, rejection.code, &rejection.message));
+            }
+        };
+        let query = self.txn.query();
+        let answered_by = query.by_request(&origin.device, &request.id)?;
+        let open_same_item = match answered_by {
+            Some(_) => None,
+            None => query.open_for(&origin.location, &request.item)?,
+        };
+        let open_at_location = match (&answered_by, &open_same_item) {
+            (None, None) => query.open_count_at(&origin.location)?,
+            _ => 0,
+        };
+        let facts = Facts {
+            answered_by: answered_by.as_deref(),
+            item: self.config.catalog.get(&request.item),
+            location_known: self.location_known(&origin.location),
+            open_same_item: open_same_item.as_ref().map(|t| t.number.as_str()),
+            open_at_location,
+            max_open_per_location: self.config.limits.max_open_per_location,
+        };
+        match intake::decide(&request, facts) {
+            Decision::Duplicate { ticket } => {
+                let eta = self.txn.query().get(ticket)?.filter(|t| t.status.is_open()).and_then(|t| t.eta_s);
+                Ok(Ack::duplicate(&request.id, ticket, eta))
+            }
+            Decision::Merge { ticket } => {
+                let seq = self.append(
+                    &actor,
+                    EventBody::RequestMerged {
+                        ticket: ticket.to_owned(),
+                        device: Some(origin.device.clone()),
+                        request_id: Some(request.id.clone()),
+                        qty: request.qty,
+                        note: request.note.clone(),
+                    },
+                )?;
+                let writer = self.txn.tickets();
+                writer.add_repeat(ticket, seq, self.at)?;
+                writer.remember_request(&origin.device, &request.id, ticket)?;
+                self.touched.push(origin.location.clone());
+                let eta = open_same_item.as_ref().and_then(|t| t.eta_s);
+                Ok(Ack::merged(&request.id, ticket, eta))
+            }
+            Decision::Raise { item } => {
+                let item = item.clone();
+                let number = self.raise(
+                    &actor,
+                    &item,
+                    &origin.location,
+                    origin.source,
+                    Some(&origin.device),
+                    Some(&request.id),
+                    request.qty,
+                    request.note.as_deref(),
+                )?;
+                self.txn.tickets().remember_request(&origin.device, &request.id, &number)?;
+                Ok(Ack::accepted(&request.id, &number, eta_s(&item)))
+            }
+            Decision::Reject { code, message } => {
+                self.reject(&actor, origin, Some(request.id.clone()), code, &message)?;
+                Ok(Ack::rejected(&request.id, code, &message))
+            }
+        }
+    }
+
+    fn reject(
+        &mut self,
+        actor: &str,
+        origin: &Origin,
+        request_id: Option<String>,
+        code: ErrorCode,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        self.append(
+            actor,
+            EventBody::RequestRejected {
+                location: origin.location.clone(),
+                device: origin.device.clone(),
+                request_id,
+                code,
+                message: message.to_owned(),
+            },
+        )?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn raise(
+        &mut self,
+        actor: &str,
+        item: &CatalogItem,
+        location: &str,
+        source: Source,
+        device: Option<&str>,
+        request_id: Option<&str>,
+        qty: u8,
+        note: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let number = self.txn.tickets().next_number(&self.config.site.code)?;
+        let eta = eta_s(item);
+        let seq = self.append(
+            actor,
+            EventBody::TicketRaised {
+                ticket: number.clone(),
+                item: item.code.clone(),
+                category: item.category.clone(),
+                location: location.to_owned(),
+                department: item.department.clone(),
+                priority: item.priority,
+                source,
+                device: device.map(str::to_owned),
+                request_id: request_id.map(str::to_owned),
+                qty,
+                note: note.map(str::to_owned),
+                eta_s: eta,
+            },
+        )?;
+        let ticket = NewTicket {
+            number: &number,
+            item: &item.code,
+            category: &item.category,
+            location,
+            department: &item.department,
+            priority: item.priority,
+            source,
+            device,
+            request_id,
+            qty,
+            note,
+            eta_s: eta,
+        };
+        self.txn.tickets().insert(&ticket, seq, self.at)?;
+        self.touched.push(location.to_owned());
+        Ok(number)
+    }
+
+    fn location_known(&self, location: &str) -> bool {
+        self.config.locations.is_empty() || self.config.locations.contains_key(location)
+    }
+
+    fn device_feedback(&mut self, origin: &Origin, feedback: Result<Feedback, Rejection>) -> Result<Ack, StoreError> {
+        let actor = format!("{}:{}", origin.source.as_str(), origin.device);
+        let feedback = match feedback {
+            Ok(feedback) => feedback,
+            Err(rejection) => {
+                let id = rejection.id.clone().unwrap_or_default();
+                self.reject(&actor, origin, rejection.id, rejection.code, &rejection.message)?;
+                return Ok(Ack::rejected(&id, rejection.code, &rejection.message));
+            }
+        };
+        let refuse = |cx: &mut Self, code: ErrorCode, message: String| -> Result<Ack, StoreError> {
+            cx.reject(&actor, origin, Some(feedback.id.clone()), code, &message)?;
+            Ok(Ack::rejected(&feedback.id, code, &message))
+        };
+        let Some(ticket) = self.txn.query().get(&feedback.ticket)? else {
+            return refuse(self, ErrorCode::BadPayload, format!("no ticket {}", feedback.ticket));
+        };
+        if ticket.location != origin.location {
+            return refuse(self, ErrorCode::LocationMismatch, format!("ticket {} is not for this location", ticket.number));
+        }
+        match feedback.kind {
+            FeedbackKind::Rating { stars, comment } => {
+                if ticket.status.is_open() {
+                    return refuse(self, ErrorCode::BadPayload, "a ticket can be rated once it is resolved".into());
+                }
+                self.append(&actor, EventBody::TicketRated { ticket: ticket.number.clone(), stars, comment })?;
+                Ok(Ack::accepted(&feedback.id, &ticket.number, None))
+            }
+            FeedbackKind::Cancel => match lifecycle::transition(ticket.status, Action::Cancel) {
+                Ok(to) => {
+                    self.change_status(&actor, &ticket, Action::Cancel, to, Some("cancelled by the guest".into()))?;
+                    Ok(Ack::accepted(&feedback.id, &ticket.number, None))
+                }
+                Err(_) if ticket.status == crate::ticket::Status::Cancelled => {
+                    Ok(Ack::duplicate(&feedback.id, &ticket.number, None))
+                }
+                Err(illegal) => refuse(self, ErrorCode::BadPayload, illegal.to_string()),
+            },
+        }
+    }
+
+    fn change_status(
+        &mut self,
+        actor: &str,
+        ticket: &Ticket,
+        action: Action,
+        to: crate::ticket::Status,
+        reason: Option<String>,
+    ) -> Result<(), StoreError> {
+        let seq = self.append(
+            actor,
+            EventBody::TicketStatusChanged {
+                ticket: ticket.number.clone(),
+                action,
+                from: ticket.status,
+                to,
+                reason,
+            },
+        )?;
+        self.txn.tickets().set_status(&ticket.number, to, seq, self.at)?;
+        self.touched.push(ticket.location.clone());
+        Ok(())
+    }
+
+    fn create_ticket(&mut self, actor: &str, new: &NewTicketRequest) -> Result<Result<Ticket, CoreError>, StoreError> {
+        let Some(item) = self.config.catalog.get(&new.item).cloned() else {
+            return Ok(Err(CoreError::Invalid(format!("no catalog item {:?}", new.item))));
+        };
+        if !self.location_known(&new.location) {
+            return Ok(Err(CoreError::Invalid(format!("no location {:?}", new.location))));
+        }
+        if new.qty == 0 || new.qty > item.max_qty {
+            return Ok(Err(CoreError::Invalid(format!("qty must be 1 to {} for {}", item.max_qty, item.code))));
+        }
+        let number =
+            self.raise(actor, &item, &new.location, new.source, None, None, new.qty, new.note.as_deref())?;
+        self.load(&number)
+    }
+
+    fn load(&self, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
+        Ok(self.txn.query().get(number)?.ok_or_else(|| CoreError::NotFound(number.to_owned())))
+    }
+
+    fn act(
+        &mut self,
+        actor: &str,
+        number: &str,
+        action: Action,
+        reason: Option<String>,
+    ) -> Result<Result<Ticket, CoreError>, StoreError> {
+        let Some(ticket) = self.txn.query().get(number)? else {
+            return Ok(Err(CoreError::NotFound(number.to_owned())));
+        };
+        match lifecycle::transition(ticket.status, action) {
+            Ok(to) => {
+                self.change_status(actor, &ticket, action, to, reason)?;
+                self.load(number)
+            }
+            Err(illegal @ IllegalTransition { .. }) => Ok(Err(CoreError::Conflict(illegal.to_string()))),
+        }
+    }
+
+    fn comment(&mut self, actor: &str, number: &str, text: String) -> Result<Result<Ticket, CoreError>, StoreError> {
+        let Some(ticket) = self.txn.query().get(number)? else {
+            return Ok(Err(CoreError::NotFound(number.to_owned())));
+        };
+        let chars = text.chars().count();
+        if chars == 0 || chars > MAX_COMMENT_CHARS {
+            return Ok(Err(CoreError::Invalid(format!("a comment is 1 to {MAX_COMMENT_CHARS} characters"))));
+        }
+        let seq = self.append(actor, EventBody::TicketCommented { ticket: number.to_owned(), text })?;
+        self.txn.tickets().touch(number, seq, self.at)?;
+        self.touched.push(ticket.location.clone());
+        self.load(number)
+    }
+}

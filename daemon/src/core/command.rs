@@ -1,0 +1,167 @@
+//! What adapters ask of the core, and how the core answers once the batch is committed.
+
+use tokio::sync::oneshot;
+use tv_protocol::{Ack, ErrorCode, Feedback, Rejection, Request};
+
+use crate::store::Ticket;
+use crate::ticket::{Action, Source};
+
+/// Where a device request came from: the topic's claims.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    /// The location named in the topic.
+    pub location: String,
+    /// The device named in the topic.
+    pub device: String,
+    /// What kind of device.
+    pub source: Source,
+}
+
+/// Where a piece of feedback came from.
+pub type FeedbackOrigin = Origin;
+
+/// A ticket raised by staff or another system through the API.
+#[derive(Clone, Debug)]
+pub struct NewTicketRequest {
+    /// Catalog code.
+    pub item: String,
+    /// Location id.
+    pub location: String,
+    /// Quantity.
+    pub qty: u8,
+    /// Free text.
+    pub note: Option<String>,
+    /// `staff` or `api`.
+    pub source: Source,
+}
+
+/// Why the core could not do what was asked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    /// No such ticket.
+    #[error("no ticket {0}")]
+    NotFound(String),
+    /// The ticket's status does not allow the action.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request names something that does not exist or breaks a limit.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store could not commit (disk full, I/O error) or the core is stopping; try again later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One command for the core.
+pub enum Command {
+    /// A device's service request, or the reason it could not be read.
+    DeviceRequest {
+        /// Topic claims.
+        origin: Origin,
+        /// The decoded request, or why it was refused.
+        request: Result<Request, Rejection>,
+        /// Gets the ack to publish, after commit.
+        reply: oneshot::Sender<Ack>,
+    },
+    /// A guest's rating or cancel.
+    DeviceFeedback {
+        /// Topic claims.
+        origin: FeedbackOrigin,
+        /// The decoded feedback, or why it was refused.
+        feedback: Result<Feedback, Rejection>,
+        /// Gets the ack to publish, after commit.
+        reply: oneshot::Sender<Ack>,
+    },
+    /// A ticket raised through the API.
+    CreateTicket {
+        /// Who asked (`token:{id}`).
+        actor: String,
+        /// What to raise.
+        ticket: NewTicketRequest,
+        /// Gets the ticket, after commit.
+        reply: oneshot::Sender<Result<Ticket, CoreError>>,
+    },
+    /// A life-cycle action on a ticket.
+    Act {
+        /// Who asked.
+        actor: String,
+        /// Ticket number.
+        ticket: String,
+        /// The action.
+        action: Action,
+        /// Why, optional.
+        reason: Option<String>,
+        /// Gets the updated ticket, after commit.
+        reply: oneshot::Sender<Result<Ticket, CoreError>>,
+    },
+    /// A comment on a ticket.
+    Comment {
+        /// Who asked.
+        actor: String,
+        /// Ticket number.
+        ticket: String,
+        /// The comment.
+        text: String,
+        /// Gets the ticket, after commit.
+        reply: oneshot::Sender<Result<Ticket, CoreError>>,
+    },
+}
+
+impl Command {
+    /// The answer to give when the command could not be applied at all.
+    pub(super) fn into_reply(self) -> Reply {
+        match self {
+            Command::DeviceRequest { request, reply, .. } => {
+                let id = match &request {
+                    Ok(r) => r.id.clone(),
+                    Err(rejection) => rejection.id.clone().unwrap_or_default(),
+                };
+                Reply::Ack(reply, Ack::rejected(&id, ErrorCode::Unavailable, "not applied"))
+            }
+            Command::DeviceFeedback { feedback, reply, .. } => {
+                let id = match &feedback {
+                    Ok(f) => f.id.clone(),
+                    Err(rejection) => rejection.id.clone().unwrap_or_default(),
+                };
+                Reply::Ack(reply, Ack::rejected(&id, ErrorCode::Unavailable, "not applied"))
+            }
+            Command::CreateTicket { reply, .. } | Command::Act { reply, .. } | Command::Comment { reply, .. } => {
+                Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
+            }
+        }
+    }
+}
+
+/// A prepared answer, held until the batch's commit succeeds or fails.
+pub enum Reply {
+    /// An ack for a device.
+    Ack(oneshot::Sender<Ack>, Ack),
+    /// A ticket (or error) for an API caller.
+    Ticket(oneshot::Sender<Result<Ticket, CoreError>>, Result<Ticket, CoreError>),
+}
+
+impl Reply {
+    /// Sends the prepared answer: the batch is durable.
+    pub fn send(self) {
+        match self {
+            Reply::Ack(tx, ack) => {
+                let _ = tx.send(ack);
+            }
+            Reply::Ticket(tx, result) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
+
+    /// Answers `unavailable` instead: the batch was not committed.
+    pub fn fail(self, why: &str) {
+        match self {
+            Reply::Ack(tx, ack) => {
+                let _ = tx.send(Ack::rejected(&ack.id, ErrorCode::Unavailable, &format!("not stored: {why}")));
+            }
+            Reply::Ticket(tx, _) => {
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
+            }
+        }
+    }
+}

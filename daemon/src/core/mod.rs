@@ -1,0 +1,179 @@
+//! The core: one writer thread that turns commands into journal events, commits them in groups, and only then
+//! answers. Adapters send [`Command`]s through a [`CoreHandle`]; committed batches are broadcast as [`Committed`].
+
+mod apply;
+mod command;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{broadcast, mpsc, watch};
+
+pub use command::{Command, CoreError, FeedbackOrigin, NewTicketRequest, Origin, Reply};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::event::Event;
+use crate::store::Store;
+
+/// The most commands applied in one transaction.
+pub const MAX_BATCH: usize = 4096;
+
+/// A batch that is now durable.
+#[derive(Debug)]
+pub struct Committed {
+    /// The events, in sequence order.
+    pub events: Vec<Event>,
+    /// The locations whose open tickets may have changed.
+    pub locations: Vec<String>,
+}
+
+/// Counters the writer keeps for status and metrics.
+#[derive(Debug, Default)]
+pub struct CoreStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Events committed.
+    pub events: AtomicU64,
+    /// Commits that failed (disk full, I/O error); their commands were answered `unavailable`.
+    pub failed_commits: AtomicU64,
+    /// Total time spent committing, in microseconds.
+    pub commit_micros: AtomicU64,
+    /// The last committed sequence number.
+    pub last_seq: AtomicU64,
+}
+
+/// The adapters' way into the core.
+#[derive(Clone)]
+pub struct CoreHandle {
+    commands: mpsc::Sender<Command>,
+    committed: broadcast::Sender<Arc<Committed>>,
+    stats: Arc<CoreStats>,
+}
+
+impl CoreHandle {
+    /// Sends a command; fails only when the core has stopped.
+    pub async fn send(&self, command: Command) -> Result<(), CoreError> {
+        self.commands.send(command).await.map_err(|_| CoreError::Unavailable("the core has stopped".into()))
+    }
+
+    /// Sends a command and waits for its reply.
+    pub async fn call<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Command,
+    ) -> Result<T, CoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(make(tx)).await?;
+        rx.await.map_err(|_| CoreError::Unavailable("the core stopped before answering".into()))
+    }
+
+    /// Subscribes to committed batches.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.committed.subscribe()
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &CoreStats {
+        &self.stats
+    }
+}
+
+/// Starts the writer thread on `store`. It stops when every [`CoreHandle`] is dropped, after answering what was
+/// queued; join the returned handle to wait for its last commit.
+pub fn start(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    clock: Arc<dyn Clock>,
+) -> (CoreHandle, std::thread::JoinHandle<()>) {
+    let (commands, rx) = mpsc::channel(MAX_BATCH * 2);
+    let (committed, _) = broadcast::channel(1024);
+    let stats = Arc::new(CoreStats::default());
+    let handle = CoreHandle { commands, committed: committed.clone(), stats: stats.clone() };
+    let writer = Writer { store, config, clock, committed, stats };
+    let join = std::thread::Builder::new()
+        .name("bellhop-writer".into())
+        .spawn(move || writer.run(rx))
+        .expect("spawning the writer thread");
+    (handle, join)
+}
+
+struct Writer {
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    clock: Arc<dyn Clock>,
+    committed: broadcast::Sender<Arc<Committed>>,
+    stats: Arc<CoreStats>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = Vec::with_capacity(64);
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(batch);
+        }
+        tracing::info!("Writer stopped: every command answered.");
+    }
+
+    fn commit_batch(&mut self, batch: Vec<Command>) {
+        let config = self.config.borrow().clone();
+        let at = self.clock.now_rfc3339();
+        let started = Instant::now();
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut locations = Vec::new();
+        let mut txn = match self.store.begin() {
+            Ok(txn) => txn,
+            Err(error) => {
+                self.stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, commands = batch.len(), "Cannot start a transaction; answering the batch unavailable.");
+                for command in batch {
+                    command.into_reply().fail(&error.to_string());
+                }
+                return;
+            }
+        };
+        for command in batch {
+            replies.push(apply::apply(&mut txn, &config, &at, command, &mut locations));
+        }
+        if cfg!(feature = "fault-ack-before-commit") {
+            for reply in replies.drain(..) {
+                reply.send();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let outcome = txn.commit();
+        match outcome {
+            Ok(events) => {
+                let micros = started.elapsed().as_micros() as u64;
+                self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                self.stats.commit_micros.fetch_add(micros, Ordering::Relaxed);
+                self.stats.events.fetch_add(events.len() as u64, Ordering::Relaxed);
+                if let Some(last) = events.last() {
+                    self.stats.last_seq.store(last.seq, Ordering::Relaxed);
+                }
+                for reply in replies {
+                    reply.send();
+                }
+                locations.sort();
+                locations.dedup();
+                if !events.is_empty() {
+                    let _ = self.committed.send(Arc::new(Committed { events, locations }));
+                }
+            }
+            Err(error) => {
+                self.stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, commands = replies.len(), "Commit failed; answering the batch unavailable.");
+                for reply in replies {
+                    reply.fail(&error.to_string());
+                }
+            }
+        }
+    }
+}

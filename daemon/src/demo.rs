@@ -1,0 +1,202 @@
+//! `bellhop demo`: a simulated property on this machine. It starts a private Mosquitto, runs the daemon on a
+//! demo configuration, and lets TVs in a few dozen rooms raise requests, printing each ack as it arrives.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use rand::Rng;
+use tokio::sync::mpsc;
+use tv_protocol::{AckResult, Request};
+
+use crate::api::Role;
+use crate::broker::LocalBroker;
+use crate::sim::{start_tv, Answered, TvSpec};
+use crate::{app, cli, config};
+
+/// Options of `bellhop demo`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DemoArgs {
+    /// How many rooms have a TV.
+    #[arg(long, default_value_t = 36)]
+    pub rooms: u16,
+    /// Requests per second, across all rooms.
+    #[arg(long, default_value_t = 2.0)]
+    pub rate: f64,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub seconds: Option<u64>,
+    /// Where the demo keeps its store and broker files (default: a new directory under /tmp).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Where the API listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: String,
+}
+
+const ITEMS: &[&str] = &["hk.towels", "hk.pillows", "hk.cleaning", "eng.ac", "eng.tv", "fnb.water", "fd.wakeup"];
+
+/// Runs the demo until Ctrl-C or `--seconds`.
+pub fn demo(args: DemoArgs) -> std::process::ExitCode {
+    cli::block_on(run(args))
+}
+
+async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("bellhop-demo-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    println!("Bellhop demo: a simulated property with {} rooms. Files in {}", args.rooms, dir.display());
+    let broker = tokio::task::spawn_blocking({
+        let dir = dir.join("mosquitto");
+        move || LocalBroker::start(&dir)
+    })
+    .await??;
+    println!("Mosquitto is listening on {}", broker.url());
+
+    let http = pick_http(&args.http);
+    let text = demo_config(&dir.join("data"), &broker.url(), &http, args.rooms);
+    let config_path = dir.join("bellhop.toml");
+    std::fs::write(&config_path, &text)?;
+    let config = config::parse(&config_path, &text).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
+    let running = app::start(config).await?;
+    let token = cli::issue_token(&dir.join("data"), Role::Admin, "demo")?;
+    let api = format!("http://{}", running.http);
+    println!();
+    println!("The staff API is at {api}  (token for this demo: {token})");
+    println!("  curl -s {api}/healthz");
+    println!("  curl -s -H 'Authorization: Bearer {token}' '{api}/api/v1/tickets?status=open'");
+    println!("  curl -s -H 'Authorization: Bearer {token}' {api}/api/v1/tickets/DEMO-1");
+    println!("Watch the wire:  mosquitto_sub -p {} -t 'bellhop/v1/#' -v", broker.port);
+    println!("Raise one yourself:  mosquitto_pub -p {} -q 1 -t 'bellhop/v1/loc/101/dev/tv-101/request' -m '{{\"id\":\"my-1\",\"item\":\"hk.towels\"}}'", broker.port);
+    println!();
+
+    let (answers_tx, mut answers) = mpsc::unbounded_channel::<Answered>();
+    let tvs: Vec<_> = (0..args.rooms)
+        .map(|i| {
+            let room = room_id(i);
+            start_tv(
+                TvSpec {
+                    host: "127.0.0.1".into(),
+                    port: broker.port,
+                    root: "bellhop".into(),
+                    location: room.clone(),
+                    device: format!("tv-{room}"),
+                    retry: Duration::from_secs(2),
+                },
+                answers_tx.clone(),
+            )
+        })
+        .collect();
+    drop(answers_tx);
+
+    let interval = Duration::from_secs_f64(1.0 / args.rate.clamp(0.1, 1000.0));
+    let mut ticker = tokio::time::interval(interval);
+    let stop_after = args.seconds.map(Duration::from_secs);
+    let started = tokio::time::Instant::now();
+    let mut sent = 0u64;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = ticker.tick() => {
+                if stop_after.is_some_and(|d| started.elapsed() >= d) { break }
+                let (tv, request) = {
+                    let mut rng = rand::rng();
+                    let tv = rng.random_range(0..tvs.len());
+                    let item = ITEMS[rng.random_range(0..ITEMS.len())];
+                    sent += 1;
+                    (tv, Request { id: format!("demo-{sent}"), item: item.into(), qty: 1, note: None, lang: Some("en".into()), sent_at: None })
+                };
+                let _ = tvs[tv].send(request);
+            }
+            Some(answer) = answers.recv() => print_answer(&answer),
+        }
+    }
+    println!("\nStopping ...");
+    running.stop().await?;
+    drop(broker);
+    println!("Stopped. The store is kept in {}; check it with: bellhop verify --data-dir {}", dir.display(), dir.join("data").display());
+    Ok(())
+}
+
+fn print_answer(a: &Answered) {
+    let what = match a.ack.result {
+        AckResult::Accepted => "accepted",
+        AckResult::Duplicate => "duplicate",
+        AckResult::Merged => "merged into open",
+        AckResult::Rejected => "rejected",
+    };
+    let ticket = a.ack.ticket.as_deref().unwrap_or("-");
+    let eta = a.ack.eta_s.map(|s| format!(", about {} min", s.div_ceil(60))).unwrap_or_default();
+    println!("[{:>8}] {:<12} -> {what} {ticket}{eta}  ({} ms)", a.device, a.request.item, a.latency.as_millis());
+}
+
+fn pick_http(wanted: &str) -> String {
+    if std::net::TcpListener::bind(wanted).is_ok() {
+        wanted.to_owned()
+    } else {
+        "127.0.0.1:0".to_owned()
+    }
+}
+
+fn room_id(i: u16) -> String {
+    format!("{}{:02}", 1 + i / 12, 1 + i % 12)
+}
+
+fn demo_config(data_dir: &Path, broker: &str, http: &str, rooms: u16) -> String {
+    let mut text = format!(
+        r#"# Generated by `bellhop demo`.
+[site]
+code = "DEMO"
+name = "Demo Hotel"
+time_zone = "Europe/Lisbon"
+
+[mqtt]
+url = "{broker}"
+client_id = "bellhop-demo"
+
+[storage]
+data_dir = "{data}"
+
+[http]
+listen = "{http}"
+
+[[departments]]
+code = "housekeeping"
+name = "Housekeeping"
+
+[[departments]]
+code = "engineering"
+name = "Engineering"
+
+[[departments]]
+code = "fnb"
+name = "Food and beverage"
+
+[[departments]]
+code = "front_desk"
+name = "Front desk"
+"#,
+        data = data_dir.display()
+    );
+    let items = [
+        ("hk.towels", "housekeeping", "housekeeping", "low", 15, "Extra towels"),
+        ("hk.pillows", "housekeeping", "housekeeping", "low", 15, "Extra pillows"),
+        ("hk.cleaning", "housekeeping", "housekeeping", "medium", 30, "Clean my room"),
+        ("eng.ac", "engineering", "engineering", "high", 20, "Air conditioning not working"),
+        ("eng.tv", "engineering", "engineering", "medium", 30, "TV problem"),
+        ("fnb.water", "fnb", "fnb", "low", 10, "Bottled water"),
+        ("fd.wakeup", "front_desk", "front_desk", "low", 5, "Wake-up call"),
+    ];
+    for (code, category, department, priority, eta, label) in items {
+        text += &format!(
+            "\n[[catalog]]\ncode = \"{code}\"\ncategory = \"{category}\"\ndepartment = \"{department}\"\npriority = \"{priority}\"\neta_min = {eta}\nmax_qty = 5\nlabels = {{ en = \"{label}\" }}\n"
+        );
+    }
+    for i in 0..rooms {
+        let room = room_id(i);
+        text += &format!("\n[[locations]]\nid = \"{room}\"\nkind = \"room\"\nfloor = {}\n", 1 + i / 12);
+    }
+    text
+}

@@ -1,0 +1,4 @@
+//! Pure decision engines: they take state and input and return a decision. No I/O, no clock.
+
+pub mod intake;
+pub mod lifecycle;

@@ -1,0 +1,20 @@
+//! Bellhop: the service-request daemon for a property's gateway.
+//!
+//! Adapters (MQTT ingest, HTTP API) send commands to the [`core`], whose single writer applies them with the pure
+//! [`engine`]s, commits them to the [`store`]'s journal in groups, and only then answers. See `docs/ARCHITECTURE.md`.
+
+pub mod api;
+pub mod broker;
+pub mod app;
+pub mod clock;
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod demo;
+pub mod engine;
+pub mod event;
+pub mod logging;
+pub mod mqtt;
+pub mod sim;
+pub mod store;
+pub mod ticket;

@@ -1,0 +1,136 @@
+//! The `bellhop` command: the daemon and the operator's tools around it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use bellhop::config::{self, Broker, Config};
+use bellhop::{app, cli, logging};
+
+/// Exit status for a bad configuration or command line (sysexits EX_USAGE).
+const EX_USAGE: u8 = 64;
+
+#[derive(Parser)]
+#[command(name = "bellhop", version, about = "Service requests for a property's gateway: TVs, room controllers, staff.")]
+struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the daemon.
+    Run {
+        /// The configuration file.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Overrides mqtt.url, e.g. mqtt://127.0.0.1:1883.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// Overrides http.listen, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Check a configuration file and report every problem with its line.
+    CheckConfig {
+        /// The configuration file.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+    },
+    /// Check the journal's hash chain and say where it breaks.
+    Verify {
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCmd,
+    },
+    /// Run a simulated property: a local Mosquitto, the daemon, and TVs that raise requests.
+    Demo(cli::DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token and print it (shown once; only its hash is stored).
+    Create {
+        /// staff, supervisor, manager, admin, analytics or installer.
+        #[arg(long)]
+        role: String,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.command {
+        Cmd::Run { config, data_dir, mqtt, http } => {
+            let config = match load(&config, data_dir, mqtt, http) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            logging::init(&config.log.level);
+            cli::block_on(app::run(config))
+        }
+        Cmd::CheckConfig { config } => match config::load(&config) {
+            Ok(cfg) => {
+                println!(
+                    "{}: OK ({} departments, {} catalog items, {} locations)",
+                    config.display(),
+                    cfg.departments.len(),
+                    cfg.catalog.len(),
+                    cfg.locations.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(EX_USAGE)
+            }
+        },
+        Cmd::Verify { data_dir } => cli::verify(&data_dir),
+        Cmd::Token { command: TokenCmd::Create { role, label, data_dir } } => cli::create_token(&data_dir, &role, &label),
+        Cmd::Demo(demo) => {
+            logging::init("warn");
+            cli::demo(demo)
+        }
+    }
+}
+
+/// Loads the configuration and applies command-line overrides; on error prints every problem and returns 64.
+fn load(
+    path: &std::path::Path,
+    data_dir: Option<PathBuf>,
+    mqtt: Option<String>,
+    http: Option<SocketAddr>,
+) -> Result<Config, ExitCode> {
+    let mut config = config::load(path).map_err(|errors| {
+        eprintln!("{errors}");
+        ExitCode::from(EX_USAGE)
+    })?;
+    if let Some(dir) = data_dir {
+        config.storage.data_dir = dir;
+    }
+    if let Some(url) = mqtt {
+        config.mqtt.broker = Broker::parse(&url).map_err(|e| {
+            eprintln!("--mqtt {url}: {e}");
+            ExitCode::from(EX_USAGE)
+        })?;
+    }
+    if let Some(addr) = http {
+        config.http.listen = addr;
+    }
+    Ok(config)
+}

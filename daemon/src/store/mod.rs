@@ -1,0 +1,251 @@
+//! The SQLite store: the journal and its projections. The only module that touches SQLite.
+//!
+//! One [`Store`] (the writer's connection) appends events and updates projections in the same transaction;
+//! [`Reader`]s answer queries from their own connections. WAL mode lets readers work while the writer commits.
+
+mod chain;
+mod journal;
+mod pool;
+mod schema;
+mod tickets;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use chain::{hash as chain_hash, Link, GENESIS};
+pub use journal::{verify, ChainBreak, VerifyReport};
+pub use pool::ReadPool;
+pub use schema::CURRENT_VERSION;
+pub use tickets::{HistoryEntry, NewTicket, Page, Ticket, TicketFilter};
+pub use tokens::TokenRecord;
+
+use crate::event::{Event, EventBody};
+
+/// The file name of the database inside the data directory.
+pub const DB_FILE: &str = "bellhop.db";
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no (disk full, I/O error, corrupt file, ...).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory could not be created or opened.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database was written by a newer Bellhop.
+    #[error("database schema version {found} is newer than this build supports ({supported}); upgrade Bellhop")]
+    TooNew {
+        /// Version on disk.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// A rollback inside the transaction failed, so the whole transaction was abandoned.
+    #[error("a rollback failed; the batch was abandoned")]
+    Poisoned,
+    /// A blocking worker thread failed.
+    #[error("store worker: {0}")]
+    Worker(String),
+    /// A stored payload could not be read back.
+    #[error("stored event {seq} is unreadable: {message}")]
+    BadPayload {
+        /// The event.
+        seq: u64,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The path of the database file in `data_dir`.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DB_FILE)
+}
+
+fn open_connection(data_dir: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(db_path(data_dir), flags)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// The writer's handle: appends events and updates projections, in transactions.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`, in WAL mode with `synchronous=FULL`, and migrates it.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let mut conn = open_connection(
+            data_dir,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock at once, and the chain's tail is read
+    /// inside it, so another process that appended meanwhile (the CLI issuing a token) is chained onto correctly.
+    pub fn begin(&mut self) -> Result<Txn<'_>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (seq, hash) = journal::tail(&tx)?;
+        Ok(Txn { tx, seq, hash, appended: Vec::new(), poisoned: false })
+    }
+
+    /// Read access on the writer's own connection (for decisions made inside the writer).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// An open write transaction that tracks the tail of the chain.
+pub struct Txn<'c> {
+    tx: rusqlite::Transaction<'c>,
+    seq: u64,
+    hash: [u8; 32],
+    appended: Vec<Event>,
+    /// Set when a rollback to a savepoint failed: the transaction's content is then unknown and must not commit.
+    poisoned: bool,
+}
+
+/// A point inside a transaction to roll back to if one command fails, leaving the others in the batch intact.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    seq: u64,
+    hash: [u8; 32],
+    appended: usize,
+}
+
+impl<'c> Txn<'c> {
+    /// Appends one event, chained to the previous one, and returns it as committed (once the transaction is).
+    pub fn append(&mut self, at: &str, actor: &str, body: EventBody) -> Result<&Event, StoreError> {
+        let seq = self.seq + 1;
+        let hash = journal::append(&self.tx, &self.hash, seq, at, actor, &body)?;
+        self.seq = seq;
+        self.hash = hash;
+        self.appended.push(Event { seq, at: at.to_owned(), actor: actor.to_owned(), body });
+        Ok(self.appended.last().expect("just pushed"))
+    }
+
+    /// Opens a savepoint.
+    pub fn mark(&mut self) -> Result<Mark, StoreError> {
+        self.tx.execute_batch("SAVEPOINT command")?;
+        Ok(Mark { seq: self.seq, hash: self.hash, appended: self.appended.len() })
+    }
+
+    /// Keeps everything since `mark`.
+    pub fn keep(&mut self, _mark: Mark) -> Result<(), StoreError> {
+        self.tx.execute_batch("RELEASE command")?;
+        Ok(())
+    }
+
+    /// Undoes everything since `mark`, in the database and in the chain tail.
+    pub fn undo(&mut self, mark: Mark) -> Result<(), StoreError> {
+        if let Err(error) = self.tx.execute_batch("ROLLBACK TO command; RELEASE command") {
+            self.poisoned = true;
+            return Err(error.into());
+        }
+        self.seq = mark.seq;
+        self.hash = mark.hash;
+        self.appended.truncate(mark.appended);
+        Ok(())
+    }
+
+    /// The connection inside the transaction, for projection reads and writes.
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// Commits, and returns the events that are now durable.
+    pub fn commit(self) -> Result<Vec<Event>, StoreError> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
+        self.tx.commit()?;
+        Ok(self.appended)
+    }
+
+    /// Projection writes.
+    pub fn tickets(&self) -> tickets::Writer<'_> {
+        tickets::Writer(&self.tx)
+    }
+
+    /// Token writes.
+    pub fn tokens(&self) -> tokens::Writer<'_> {
+        tokens::Writer(&self.tx)
+    }
+}
+
+/// A read-only connection for queries (the HTTP API, the CLI, `verify`).
+pub struct Reader {
+    conn: Connection,
+}
+
+impl Reader {
+    /// Opens a reader on an existing store.
+    pub fn open(data_dir: &Path) -> Result<Reader, StoreError> {
+        let path = db_path(data_dir);
+        if !path.exists() {
+            return Err(StoreError::DataDir {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no Bellhop database here"),
+            });
+        }
+        let conn = open_connection(
+            data_dir,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Ok(Reader { conn })
+    }
+
+    /// Ticket queries.
+    pub fn tickets(&self) -> tickets::Queries<'_> {
+        tickets::Queries(&self.conn)
+    }
+
+    /// Token queries.
+    pub fn tokens(&self) -> tokens::Queries<'_> {
+        tokens::Queries(&self.conn)
+    }
+
+    /// The last sequence number in the journal (0 when empty).
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(journal::tail(&self.conn)?.0)
+    }
+
+    /// Checks the whole chain.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        journal::verify(&self.conn)
+    }
+}
+
+impl Store {
+    /// Ticket queries on the writer's connection.
+    pub fn tickets(&self) -> tickets::Queries<'_> {
+        tickets::Queries(&self.conn)
+    }
+}
+
+impl<'c> Txn<'c> {
+    /// Ticket queries inside the transaction (they see its uncommitted writes).
+    pub fn query(&self) -> tickets::Queries<'_> {
+        tickets::Queries(&self.tx)
+    }
+}

@@ -1,0 +1,89 @@
+//! Versioned schema migrations, applied in order and recorded in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `index` to `index + 1`. Never edit a released entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the journal, the tickets projection, idempotency keys, counters and API tokens.
+    r#"
+    CREATE TABLE events (
+        seq       INTEGER PRIMARY KEY,
+        at        TEXT    NOT NULL,
+        actor     TEXT    NOT NULL,
+        kind      TEXT    NOT NULL,
+        ticket    TEXT,
+        payload   TEXT    NOT NULL,
+        prev_hash BLOB    NOT NULL,
+        hash      BLOB    NOT NULL
+    );
+    CREATE INDEX events_by_ticket ON events(ticket, seq) WHERE ticket IS NOT NULL;
+
+    CREATE TABLE tickets (
+        number      TEXT    PRIMARY KEY,
+        item        TEXT    NOT NULL,
+        category    TEXT    NOT NULL,
+        location    TEXT    NOT NULL,
+        department  TEXT    NOT NULL,
+        priority    TEXT    NOT NULL,
+        status      TEXT    NOT NULL,
+        source      TEXT    NOT NULL,
+        device      TEXT,
+        request_id  TEXT,
+        qty         INTEGER NOT NULL,
+        note        TEXT,
+        repeats     INTEGER NOT NULL DEFAULT 0,
+        eta_s       INTEGER,
+        created_at  TEXT    NOT NULL,
+        updated_at  TEXT    NOT NULL,
+        created_seq INTEGER NOT NULL,
+        last_seq    INTEGER NOT NULL
+    );
+    CREATE INDEX tickets_open_by_location ON tickets(location, item)
+        WHERE status NOT IN ('resolved', 'closed', 'cancelled');
+    CREATE INDEX tickets_by_status ON tickets(status, created_seq);
+    CREATE INDEX tickets_by_department ON tickets(department, created_seq);
+    CREATE INDEX tickets_by_created ON tickets(created_seq);
+
+    CREATE TABLE request_keys (
+        device     TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        ticket     TEXT NOT NULL,
+        PRIMARY KEY (device, request_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE counters (
+        name  TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE tokens (
+        id         TEXT PRIMARY KEY,
+        hash       BLOB NOT NULL UNIQUE,
+        role       TEXT NOT NULL,
+        label      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the schema up to [`CURRENT_VERSION`], each step in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > CURRENT_VERSION {
+        return Err(super::StoreError::TooNew {
+            found: version,
+            supported: CURRENT_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
