@@ -57,7 +57,8 @@ async fn a_ticket_walks_its_life_cycle_and_illegal_steps_are_409() {
         assert_eq!(now["ticket"]["status"], status_after, "after {action}");
     }
     let (status, body) =
-        post_json(http, &format!("/api/v1/tickets/{number}/comments"), &rig.staff, json!({"text": "fan replaced"})).await;
+        post_json(http, &format!("/api/v1/tickets/{number}/comments"), &rig.staff, json!({"text": "fan replaced"}))
+            .await;
     assert_eq!(status, 200, "{body}");
     let (_, body) = get(http, &format!("/api/v1/tickets/{number}"), &rig.staff).await;
     let history = body["history"].as_array().unwrap();
@@ -104,7 +105,7 @@ async fn listing_filters_and_pages() {
 #[tokio::test(flavor = "multi_thread")]
 async fn client_mistakes_are_4xx_with_a_json_error() {
     let rig = rig();
-    let http = &rig.daemon.http;
+    let base = &rig.daemon.http;
     let installer = rig.daemon.token("installer");
     let number = create(&rig, "hk.towels", "101").await;
     let ticket_path = format!("/api/v1/tickets/{number}");
@@ -160,15 +161,15 @@ async fn client_mistakes_are_4xx_with_a_json_error() {
         ("wrong method", "DELETE", ticket_path.clone(), Some(&rig.staff), vec![], None, 405),
     ];
     for (name, method, path, token, headers, body, want) in cases {
-        let (status, body) = http(http, method, &path, token, &headers, body).await.expect("HTTP");
+        let (status, body) = http(base, method, &path, token, &headers, body).await.expect("HTTP");
         assert_eq!(status, want, "{name}: {body}");
         assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "{name}: {body}");
     }
     // Nothing above changed the ticket.
-    let (_, body) = get(http, &ticket_path, &rig.staff).await;
+    let (_, body) = get(base, &ticket_path, &rig.staff).await;
     assert_eq!(body["ticket"]["status"], "new");
     assert_eq!(body["history"].as_array().map(Vec::len), Some(1));
-    let (status, body) = http(http, "GET", "/healthz", None, &[], None).await.unwrap();
+    let (status, body) = http(base, "GET", "/healthz", None, &[], None).await.unwrap();
     assert_eq!(status, 200);
     assert_eq!(body["site"], "E2E");
     let _: &Value = &body;

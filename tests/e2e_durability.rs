@@ -99,7 +99,8 @@ fn assert_every_ack_is_durable(data_dir: &std::path::Path, answers: &[Answered])
         let ticket = a.ack.ticket.as_ref().expect("a ticket in every accepted ack");
         let stored = keys.get(&(a.device.clone(), a.request.id.clone()));
         assert_eq!(stored, Some(ticket), "acked request {} {} is not durable as {ticket}", a.device, a.request.id);
-        let exists: i64 = db.query_row("SELECT count(*) FROM tickets WHERE number = ?1", [ticket], |r| r.get(0)).unwrap();
+        let exists: i64 =
+            db.query_row("SELECT count(*) FROM tickets WHERE number = ?1", [ticket], |r| r.get(0)).unwrap();
         assert_eq!(exists, 1, "acked ticket {ticket} is missing");
     }
     let doubled: i64 = db

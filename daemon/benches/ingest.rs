@@ -104,7 +104,10 @@ async fn load_client(port: u16, n: usize, count: usize, window: usize, rate: Opt
             sent_at: None,
         };
         sent.lock().unwrap().insert(request.id.clone(), Instant::now());
-        client.publish(topics.request(&room, &device), QoS::AtLeastOnce, false, encode_request(&request)).await.unwrap();
+        client
+            .publish(topics.request(&room, &device), QoS::AtLeastOnce, false, encode_request(&request))
+            .await
+            .unwrap();
     }
     let latencies = receiver.await.unwrap();
     driver.abort();
@@ -196,13 +199,14 @@ fn kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn health(http: &str) -> serde_json::Value {
+/// The daemon's `/healthz` document, or `None` while it is not answering.
+fn health(http: &str) -> Option<serde_json::Value> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(http).expect("connect to the daemon");
-    write!(s, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut s = std::net::TcpStream::connect(http).ok()?;
+    write!(s, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
     let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    serde_json::from_str(raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("null")).unwrap_or_default()
+    s.read_to_string(&mut raw).ok()?;
+    serde_json::from_str(raw.split_once("\r\n\r\n")?.1).ok()
 }
 
 fn start_daemon(dir: &std::path::Path, broker: u16) -> (Child, String) {
@@ -225,9 +229,7 @@ fn start_daemon(dir: &std::path::Path, broker: u16) -> (Child, String) {
 }
 
 fn health_ok(http: &str) -> Option<()> {
-    let mut s = std::net::TcpStream::connect(http).ok()?;
-    drop(&mut s);
-    (health(http)["mqtt"]["connected"] == serde_json::Value::Bool(true)).then_some(())
+    (health(http)?["mqtt"]["connected"] == serde_json::Value::Bool(true)).then_some(())
 }
 
 fn main() {
@@ -251,9 +253,9 @@ fn main() {
 
     let (mut daemon, http) = start_daemon(dir.path(), broker.port);
     let idle_rss = kib(daemon.id(), "VmRSS:");
-    let before = health(&http);
+    let before = health(&http).expect("health before");
     let full = rt.block_on(load(broker.port, clients, total, window, None));
-    let after = health(&http);
+    let after = health(&http).expect("health after");
     let steady = rt.block_on(load(broker.port, clients, (rate as u64 * seconds) as usize, window, Some(rate)));
     let peak_rss = kib(daemon.id(), "VmHWM:");
     let _ = daemon.kill();

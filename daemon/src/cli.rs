@@ -82,7 +82,11 @@ pub fn issue_token(data_dir: &Path, role: Role, label: &str) -> anyhow::Result<S
     let mut txn = store.begin()?;
     let record = TokenRecord { id: id.clone(), role: role.as_str().into(), label: label.into() };
     txn.tokens().insert(&record, &hash_secret(&secret), &at)?;
-    txn.append(&at, "cli", EventBody::TokenCreated { token: id, role: record.role.clone(), label: record.label.clone() })?;
+    txn.append(
+        &at,
+        "cli",
+        EventBody::TokenCreated { token: id, role: record.role.clone(), label: record.label.clone() },
+    )?;
     txn.commit()?;
     Ok(secret)
 }

@@ -116,7 +116,11 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("\nStopping ...");
     running.stop().await?;
     drop(broker);
-    println!("Stopped. The store is kept in {}; check it with: bellhop verify --data-dir {}", dir.display(), dir.join("data").display());
+    println!(
+        "Stopped. The store is kept in {}; check it with: bellhop verify --data-dir {}",
+        dir.display(),
+        dir.join("data").display()
+    );
     Ok(())
 }
 

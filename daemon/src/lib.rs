@@ -4,10 +4,10 @@
 //! [`engine`]s, commits them to the [`store`]'s journal in groups, and only then answers. See `docs/ARCHITECTURE.md`.
 
 pub mod api;
-pub mod broker;
 pub mod app;
-pub mod clock;
+pub mod broker;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod core;
 pub mod demo;

@@ -10,7 +10,10 @@ pub fn init(level: &str) {
     // systemd sets JOURNAL_STREAM for services whose output goes to the journal.
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         if let Ok(journald) = tracing_journald::layer() {
-            let _ = tracing_subscriber::registry().with(filter).with(journald.with_syslog_identifier("bellhop".into())).try_init();
+            let _ = tracing_subscriber::registry()
+                .with(filter)
+                .with(journald.with_syslog_identifier("bellhop".into()))
+                .try_init();
             return;
         }
     }

@@ -13,7 +13,11 @@ use bellhop::{app, cli, logging};
 const EX_USAGE: u8 = 64;
 
 #[derive(Parser)]
-#[command(name = "bellhop", version, about = "Service requests for a property's gateway: TVs, room controllers, staff.")]
+#[command(
+    name = "bellhop",
+    version,
+    about = "Service requests for a property's gateway: TVs, room controllers, staff."
+)]
 struct Args {
     #[command(subcommand)]
     command: Cmd,
@@ -101,7 +105,9 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Verify { data_dir } => cli::verify(&data_dir),
-        Cmd::Token { command: TokenCmd::Create { role, label, data_dir } } => cli::create_token(&data_dir, &role, &label),
+        Cmd::Token { command: TokenCmd::Create { role, label, data_dir } } => {
+            cli::create_token(&data_dir, &role, &label)
+        }
         Cmd::Demo(demo) => {
             logging::init("warn");
             cli::demo(demo)

@@ -56,7 +56,11 @@ struct Outstanding {
     attempts: u32,
 }
 
-async fn run_tv(spec: TvSpec, mut requests: mpsc::UnboundedReceiver<Request>, answers: mpsc::UnboundedSender<Answered>) {
+async fn run_tv(
+    spec: TvSpec,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    answers: mpsc::UnboundedSender<Answered>,
+) {
     let topics = Topics::new(&spec.root).expect("valid topic root");
     let mut options = MqttOptions::new(&spec.device, &spec.host, spec.port);
     options.set_keep_alive(Duration::from_secs(30)).set_clean_session(true);

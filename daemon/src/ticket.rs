@@ -143,15 +143,8 @@ pub enum Source {
 
 impl Source {
     /// Every source.
-    pub const ALL: [Source; 7] = [
-        Source::Tv,
-        Source::Kiosk,
-        Source::Grms,
-        Source::Staff,
-        Source::Api,
-        Source::Alert,
-        Source::System,
-    ];
+    pub const ALL: [Source; 7] =
+        [Source::Tv, Source::Kiosk, Source::Grms, Source::Staff, Source::Api, Source::Alert, Source::System];
 
     /// The wire and storage spelling.
     pub fn as_str(self) -> &'static str {

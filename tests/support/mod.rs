@@ -1,15 +1,16 @@
 //! Shared harness for the end-to-end tests: a private Mosquitto, the real `bellhop` binary on its own data
 //! directory and free ports, a small HTTP client, and deadline-bound waiting.
 
-#![allow(dead_code)]
+// Each test binary uses a different part of this module.
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub use bellhop::broker::{free_port, LocalBroker};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-pub use bellhop::broker::{free_port, LocalBroker};
 use serde_json::Value;
 
 /// The binary under test.

@@ -93,7 +93,8 @@ mod tests {
 
     #[test]
     fn accepted_has_ticket_and_eta_and_no_error() {
-        let json: serde_json::Value = serde_json::from_slice(&Ack::accepted("r1", "HTL1-7", Some(900)).encode()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&Ack::accepted("r1", "HTL1-7", Some(900)).encode()).unwrap();
         assert_eq!(json, serde_json::json!({"id": "r1", "result": "accepted", "ticket": "HTL1-7", "eta_s": 900}));
     }
 

@@ -63,8 +63,9 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, Rejection> {
         return Err(bad(format!("note is longer than {MAX_NOTE_CHARS} characters")));
     }
     let lang = optional_str(&object, "lang").map_err(&bad)?;
-    if lang.is_some_and(|l| l.is_empty() || l.len() > MAX_LANG_LEN || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-    {
+    if lang.is_some_and(|l| {
+        l.is_empty() || l.len() > MAX_LANG_LEN || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    }) {
         return Err(bad("lang must be a language tag such as en or pt-PT".into()));
     }
     let sent_at = optional_str(&object, "sent_at").map_err(&bad)?;

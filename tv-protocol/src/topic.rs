@@ -111,7 +111,11 @@ impl Topics {
         let rest = topic.strip_prefix(&self.base).and_then(|r| r.strip_prefix('/')).ok_or(TopicError::Unknown)?;
         let levels: Vec<&str> = rest.split('/').collect();
         let id = |what: &'static str, id: &str| {
-            validate_id(id).map(|()| id.to_owned()).map_err(|error| TopicError::BadId { what, id: id.to_owned(), error })
+            validate_id(id).map(|()| id.to_owned()).map_err(|error| TopicError::BadId {
+                what,
+                id: id.to_owned(),
+                error,
+            })
         };
         match levels.as_slice() {
             ["menu"] => Ok(Topic::Menu),

@@ -30,7 +30,8 @@ pub enum Role {
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 6] = [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics, Role::Installer];
+    pub const ALL: [Role; 6] =
+        [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics, Role::Installer];
 
     /// The spelling used in the CLI and the store.
     pub fn as_str(self) -> &'static str {
@@ -60,8 +61,6 @@ pub const WORK_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager
 pub struct Caller {
     /// The token's public id.
     pub token: String,
-    /// Its role.
-    pub role: Role,
 }
 
 impl Caller {
@@ -113,7 +112,7 @@ pub async fn authorize(header: Option<&str>, reads: &ReadPool, allowed: &[Role])
             format!("the {} role may not do this", role.as_str()),
         ));
     }
-    Ok(Caller { token: record.id, role })
+    Ok(Caller { token: record.id })
 }
 
 #[cfg(test)]

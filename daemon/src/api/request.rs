@@ -33,7 +33,13 @@ pub async fn json_body<T: DeserializeOwned>(req: Request<Incoming>, empty_ok: bo
     let bytes = Limited::new(req.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
-        .map_err(|e| if e.is::<http_body_util::LengthLimitError>() { too_large() } else { ApiError::bad_request("could not read the body") })?
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                ApiError::bad_request("could not read the body")
+            }
+        })?
         .to_bytes();
     if bytes.is_empty() && empty_ok {
         return serde_json::from_slice(b"{}").map_err(|e| ApiError::bad_request(e.to_string()));

@@ -85,8 +85,9 @@ async fn list(state: &ApiState, req: &Request<Incoming>) -> Result<Response<Body
         match key.as_str() {
             "status" if value == "open" => filter.open = true,
             "status" => {
-                filter.status =
-                    Some(Status::parse(&value).ok_or_else(|| ApiError::bad_request(format!("unknown status {value:?}")))?)
+                filter.status = Some(
+                    Status::parse(&value).ok_or_else(|| ApiError::bad_request(format!("unknown status {value:?}")))?,
+                )
             }
             "location" => filter.location = Some(value),
             "department" => filter.department = Some(value),
@@ -97,9 +98,7 @@ async fn list(state: &ApiState, req: &Request<Incoming>) -> Result<Response<Body
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
                     .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")))?
             }
-            "before" => {
-                before = Some(value.parse().map_err(|_| ApiError::bad_request("before must be a number"))?)
-            }
+            "before" => before = Some(value.parse().map_err(|_| ApiError::bad_request("before must be a number"))?),
             other => return Err(ApiError::bad_request(format!("unknown filter {other:?}"))),
         }
     }

@@ -15,7 +15,13 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 
 /// Applies `command` and prepares its reply. A store error undoes just this command (the rest of the batch still
 /// commits) and turns its reply into `unavailable`.
-pub(super) fn apply(txn: &mut Txn<'_>, config: &Config, at: &str, command: Command, touched: &mut Vec<String>) -> Reply {
+pub(super) fn apply(
+    txn: &mut Txn<'_>,
+    config: &Config,
+    at: &str,
+    command: Command,
+    touched: &mut Vec<String>,
+) -> Reply {
     let mut cx = Cx { txn, config, at, touched };
     match command {
         Command::DeviceRequest { origin, request, reply } => {
@@ -34,10 +40,9 @@ pub(super) fn apply(txn: &mut Txn<'_>, config: &Config, at: &str, command: Comma
         Command::CreateTicket { actor, ticket, reply } => {
             Reply::Ticket(reply, cx.guarded(|cx| cx.create_ticket(&actor, &ticket)).unwrap_or_else(unavailable))
         }
-        Command::Act { actor, ticket, action, reason, reply } => Reply::Ticket(
-            reply,
-            cx.guarded(|cx| cx.act(&actor, &ticket, action, reason)).unwrap_or_else(unavailable),
-        ),
+        Command::Act { actor, ticket, action, reason, reply } => {
+            Reply::Ticket(reply, cx.guarded(|cx| cx.act(&actor, &ticket, action, reason)).unwrap_or_else(unavailable))
+        }
         Command::Comment { actor, ticket, text, reply } => {
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
         }
@@ -254,7 +259,11 @@ impl Cx<'_, '_> {
             return refuse(self, ErrorCode::BadPayload, format!("no ticket {}", feedback.ticket));
         };
         if ticket.location != origin.location {
-            return refuse(self, ErrorCode::LocationMismatch, format!("ticket {} is not for this location", ticket.number));
+            return refuse(
+                self,
+                ErrorCode::LocationMismatch,
+                format!("ticket {} is not for this location", ticket.number),
+            );
         }
         match feedback.kind {
             FeedbackKind::Rating { stars, comment } => {
@@ -287,13 +296,7 @@ impl Cx<'_, '_> {
     ) -> Result<(), StoreError> {
         let seq = self.append(
             actor,
-            EventBody::TicketStatusChanged {
-                ticket: ticket.number.clone(),
-                action,
-                from: ticket.status,
-                to,
-                reason,
-            },
+            EventBody::TicketStatusChanged { ticket: ticket.number.clone(), action, from: ticket.status, to, reason },
         )?;
         self.txn.tickets().set_status(&ticket.number, to, seq, self.at)?;
         self.touched.push(ticket.location.clone());
@@ -310,8 +313,7 @@ impl Cx<'_, '_> {
         if new.qty == 0 || new.qty > item.max_qty {
             return Ok(Err(CoreError::Invalid(format!("qty must be 1 to {} for {}", item.max_qty, item.code))));
         }
-        let number =
-            self.raise(actor, &item, &new.location, new.source, None, None, new.qty, new.note.as_deref())?;
+        let number = self.raise(actor, &item, &new.location, new.source, None, None, new.qty, new.note.as_deref())?;
         self.load(&number)
     }
 

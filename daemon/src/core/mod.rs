@@ -59,10 +59,7 @@ impl CoreHandle {
     }
 
     /// Sends a command and waits for its reply.
-    pub async fn call<T>(
-        &self,
-        make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Command,
-    ) -> Result<T, CoreError> {
+    pub async fn call<T>(&self, make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Command) -> Result<T, CoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(make(tx)).await?;
         rx.await.map_err(|_| CoreError::Unavailable("the core stopped before answering".into()))

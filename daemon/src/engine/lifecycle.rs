@@ -23,9 +23,7 @@ pub fn transition(from: Status, action: Action) -> Result<Status, IllegalTransit
         (Action::Resolve, New | Assigned | Acknowledged | InProgress | OnHold | Reopened) => Resolved,
         (Action::Close, Resolved) => Closed,
         (Action::Reopen, Resolved | Closed) => Reopened,
-        (Action::Cancel, New | Assigned | Acknowledged | InProgress | OnHold | Reopened) => {
-            Cancelled
-        }
+        (Action::Cancel, New | Assigned | Acknowledged | InProgress | OnHold | Reopened) => Cancelled,
         _ => return Err(IllegalTransition { from, action }),
     };
     Ok(to)

@@ -27,10 +27,7 @@ pub(super) fn append(
     actor: &str,
     body: &EventBody,
 ) -> Result<[u8; 32], StoreError> {
-    let payload = serde_json::to_string(body).map_err(|e| StoreError::BadPayload {
-        seq,
-        message: e.to_string(),
-    })?;
+    let payload = serde_json::to_string(body).map_err(|e| StoreError::BadPayload { seq, message: e.to_string() })?;
     let kind = body.kind();
     let hash = chain::hash(prev, Link { seq, at, actor, kind, payload: &payload });
     conn.prepare_cached(
@@ -66,8 +63,7 @@ pub struct VerifyReport {
 
 /// Walks the whole journal in order and checks sequence continuity, each stored `prev_hash`, and each hash.
 pub fn verify(conn: &Connection) -> Result<VerifyReport, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT seq, at, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq")?;
+    let mut stmt = conn.prepare("SELECT seq, at, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq")?;
     let mut rows = stmt.query([])?;
     let mut expected_seq = 1u64;
     let mut prev = GENESIS;
@@ -87,7 +83,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport, StoreError> {
             broken = fail(format!("expected sequence {expected_seq}, found {seq} (events missing)"));
         } else if to_hash(&stored_prev) != Some(prev) {
             broken = fail("its previous-hash does not match the event before it".into());
-        } else if serde_json::from_str::<EventBody>(&payload).map(|b| b.kind() == kind) != Ok(true) {
+        } else if !serde_json::from_str::<EventBody>(&payload).is_ok_and(|b| b.kind() == kind) {
             broken = fail(format!("its payload is not a valid `{kind}` event"));
         } else {
             let computed = chain::hash(&prev, Link { seq, at: &at, actor: &actor, kind: &kind, payload: &payload });

@@ -85,10 +85,8 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`, in WAL mode with `synchronous=FULL`, and migrates it.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::DataDir { path: data_dir.to_path_buf(), source })?;
         let mut conn = open_connection(
             data_dir,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -102,9 +100,7 @@ impl Store {
     /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock at once, and the chain's tail is read
     /// inside it, so another process that appended meanwhile (the CLI issuing a token) is chained onto correctly.
     pub fn begin(&mut self) -> Result<Txn<'_>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (seq, hash) = journal::tail(&tx)?;
         Ok(Txn { tx, seq, hash, appended: Vec::new(), poisoned: false })
     }
@@ -208,10 +204,7 @@ impl Reader {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no Bellhop database here"),
             });
         }
-        let conn = open_connection(
-            data_dir,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn = open_connection(data_dir, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         Ok(Reader { conn })
     }
 

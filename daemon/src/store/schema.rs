@@ -74,10 +74,7 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 pub fn migrate(conn: &mut Connection) -> Result<(), super::StoreError> {
     let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > CURRENT_VERSION {
-        return Err(super::StoreError::TooNew {
-            found: version,
-            supported: CURRENT_VERSION,
-        });
+        return Err(super::StoreError::TooNew { found: version, supported: CURRENT_VERSION });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;

@@ -109,7 +109,11 @@ const TICKET_COLUMNS: &str = "number, item, category, location, department, prio
 
 fn enum_from<T>(value: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     parse(&value).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown value {value:?}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown value {value:?}").into(),
+        )
     })
 }
 
@@ -188,7 +192,9 @@ impl Writer<'_> {
     /// Counts a merged repeat on `ticket`.
     pub fn add_repeat(&self, ticket: &str, seq: u64, at: &str) -> Result<(), StoreError> {
         self.0
-            .prepare_cached("UPDATE tickets SET repeats = repeats + 1, updated_at = ?2, last_seq = ?3 WHERE number = ?1")?
+            .prepare_cached(
+                "UPDATE tickets SET repeats = repeats + 1, updated_at = ?2, last_seq = ?3 WHERE number = ?1",
+            )?
             .execute(params![ticket, at, seq as i64])?;
         Ok(())
     }
@@ -289,16 +295,15 @@ impl Queries<'_> {
 
     /// Every event of a ticket, oldest first.
     pub fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT seq, at, actor, payload FROM events WHERE ticket = ?1 ORDER BY seq")?;
+        let mut stmt =
+            self.0.prepare_cached("SELECT seq, at, actor, payload FROM events WHERE ticket = ?1 ORDER BY seq")?;
         let mut rows = stmt.query(params![number])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let seq = row.get::<_, i64>(0)? as u64;
             let payload: String = row.get(3)?;
-            let body = serde_json::from_str(&payload)
-                .map_err(|e| StoreError::BadPayload { seq, message: e.to_string() })?;
+            let body =
+                serde_json::from_str(&payload).map_err(|e| StoreError::BadPayload { seq, message: e.to_string() })?;
             out.push(HistoryEntry { event: Event { seq, at: row.get(1)?, actor: row.get(2)?, body } });
         }
         Ok(out)

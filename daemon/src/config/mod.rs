@@ -1,0 +1,419 @@
+//! The configuration: one TOML file, parsed strictly and validated whole, with every error naming file, key and line.
+
+mod errors;
+mod raw;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use errors::{ConfigError, ConfigErrors};
+pub use raw::{LocationClass, LocationKind};
+
+use errors::SourceMap;
+use raw::RawConfig;
+
+/// The validated configuration of one property's gateway.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The property.
+    pub site: Site,
+    /// The broker connection.
+    pub mqtt: Mqtt,
+    /// Where the journal lives.
+    pub storage: Storage,
+    /// The HTTP API.
+    pub http: Http,
+    /// Logging.
+    pub log: Log,
+    /// Flood limits.
+    pub limits: Limits,
+    /// Departments in file order.
+    pub departments: Vec<Department>,
+    /// The request catalog by code.
+    pub catalog: BTreeMap<String, CatalogItem>,
+    /// Locations by id; when empty, any valid location id is accepted.
+    pub locations: BTreeMap<String, Location>,
+}
+
+/// The property.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The site code, the prefix of every ticket number (`HTL1-42`).
+    pub code: String,
+    /// The property's name.
+    pub name: String,
+    /// The property's IANA time zone.
+    pub time_zone: String,
+}
+
+/// The broker connection.
+#[derive(Debug, Clone)]
+pub struct Mqtt {
+    /// Where the broker listens.
+    pub broker: Broker,
+    /// The stable client id that keeps the persistent session.
+    pub client_id: String,
+    /// The user name, when the broker wants one.
+    pub username: Option<String>,
+    /// The password (read from `password_file` when that is given).
+    pub password: Option<String>,
+    /// The first level(s) of every topic.
+    pub topic_root: String,
+    /// The MQTT keep-alive.
+    pub keep_alive_s: u16,
+}
+
+/// A broker address from an `mqtt://HOST[:PORT]` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port, 1883 when the URL has none.
+    pub port: u16,
+}
+
+impl Broker {
+    /// Parses `mqtt://HOST[:PORT]`.
+    pub fn parse(url: &str) -> Result<Broker, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        if parsed.scheme() != "mqtt" {
+            return Err(format!("{url:?} must start with mqtt://"));
+        }
+        if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() || !parsed.username().is_empty() {
+            return Err(format!("{url:?} must be mqtt://HOST[:PORT]; put credentials in username and password"));
+        }
+        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("{url:?} has no host"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        Ok(Broker { host, port: parsed.port().unwrap_or(1883) })
+    }
+}
+
+impl fmt::Display for Broker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "mqtt://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "mqtt://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Where the journal lives.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    /// The data directory: the journal and its write-ahead log.
+    pub data_dir: PathBuf,
+}
+
+/// The HTTP API.
+#[derive(Debug, Clone)]
+pub struct Http {
+    /// The address and port to listen on.
+    pub listen: SocketAddr,
+}
+
+/// Logging.
+#[derive(Debug, Clone)]
+pub struct Log {
+    /// A level (`info`) or a tracing filter (`info,bellhop::mqtt=debug`); `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+/// Flood limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The most tickets open at one location; further device requests are rejected `rate_limited`.
+    pub max_open_per_location: u32,
+}
+
+/// A department that owns tickets.
+#[derive(Debug, Clone)]
+pub struct Department {
+    /// Its code, used by catalog items.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// How urgent a ticket is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Safety, SOS, power outage.
+    Critical,
+    /// AC, heating.
+    High,
+    /// Leaking faucet, wifi.
+    Medium,
+    /// Extra pillow, information.
+    Low,
+}
+
+impl Priority {
+    /// Every priority, most urgent first.
+    pub const ALL: [Priority; 4] = [Priority::Critical, Priority::High, Priority::Medium, Priority::Low];
+
+    /// The name in files, JSON and SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Critical => "critical",
+            Priority::High => "high",
+            Priority::Medium => "medium",
+            Priority::Low => "low",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// One thing a guest or a controller can ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogItem {
+    /// The code devices send, e.g. `hk.towels`.
+    pub code: String,
+    /// A grouping for reports and menus.
+    pub category: String,
+    /// The department that owns its tickets.
+    pub department: String,
+    /// The default priority.
+    pub priority: Priority,
+    /// The estimate told to the guest, in minutes.
+    pub eta_min: Option<u32>,
+    /// The largest quantity one request may ask for.
+    pub max_qty: u8,
+    /// Whether it is an emergency (SOS, fire, medical).
+    pub emergency: bool,
+    /// The menu label per language tag.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A room or an area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// Its id, as used in device topics.
+    pub id: String,
+    /// Room or area.
+    pub kind: LocationKind,
+    /// Building, when the property has several.
+    pub building: Option<String>,
+    /// Wing.
+    pub wing: Option<String>,
+    /// Floor.
+    pub floor: Option<i32>,
+    /// Standard, suite or VIP.
+    pub class: LocationClass,
+}
+
+impl Config {
+    /// The menu devices show: every catalog item with its labels, with a version that changes with the catalog.
+    pub fn menu(&self) -> tv_protocol::Menu {
+        let items: Vec<tv_protocol::MenuItem> = self
+            .catalog
+            .values()
+            .map(|item| tv_protocol::MenuItem {
+                code: item.code.clone(),
+                category: item.category.clone(),
+                labels: item.labels.clone(),
+                max_qty: item.max_qty,
+            })
+            .collect();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &serde_json::to_vec(&items).unwrap_or_default());
+        tv_protocol::Menu { version: hex::encode(&digest.as_ref()[..6]), items }
+    }
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_owned(),
+            line: None,
+            key: String::new(),
+            message: format!("cannot read the file: {e}"),
+        }])
+    })?;
+    parse(path, &text)
+}
+
+/// Validates configuration text; `path` names the file in errors and resolves relative paths.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    let map = SourceMap::new(path, text);
+    let raw: RawConfig = toml::from_str(text)
+        .map_err(|e| ConfigErrors(vec![map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())]))?;
+    let mut errors = Vec::new();
+    let config = validate(path, raw, &map, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        errors.sort_by_key(|e: &ConfigError| e.line.unwrap_or(usize::MAX));
+        Err(ConfigErrors(errors))
+    }
+}
+
+fn check_id(map: &SourceMap<'_>, errors: &mut Vec<ConfigError>, key: &str, value: &str) {
+    if let Err(e) = tv_protocol::validate_id(value) {
+        errors.push(map.at(key, format!("{value:?} {e}")));
+    }
+}
+
+fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<ConfigError>) -> Config {
+    let site = &raw.site;
+    if site.code.is_empty() || site.code.len() > 16 || !site.code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        errors.push(map.at("site.code", "must be 1-16 letters or digits (it starts every ticket number)"));
+    }
+    if site.name.trim().is_empty() {
+        errors.push(map.at("site.name", "must not be empty"));
+    }
+    if jiff::tz::TimeZone::get(&site.time_zone).is_err() {
+        errors.push(
+            map.at("site.time_zone", format!("{:?} is not an IANA time zone such as Europe/Lisbon", site.time_zone)),
+        );
+    }
+
+    let mqtt = &raw.mqtt;
+    let broker = Broker::parse(&mqtt.url).unwrap_or_else(|e| {
+        errors.push(map.at("mqtt.url", e));
+        Broker { host: "invalid".into(), port: 0 }
+    });
+    let client_id = mqtt.client_id.clone().unwrap_or_else(|| format!("bellhop-{}", site.code.to_ascii_lowercase()));
+    check_id(map, errors, "mqtt.client_id", &client_id);
+    if let Err(e) = tv_protocol::Topics::new(&mqtt.topic_root) {
+        errors.push(map.at("mqtt.topic_root", e.to_string()));
+    }
+    if !(5..=3600).contains(&mqtt.keep_alive_s) {
+        errors.push(map.at("mqtt.keep_alive_s", "must be from 5 to 3600 seconds"));
+    }
+    let password = match (&mqtt.password, &mqtt.password_file) {
+        (Some(_), Some(_)) => {
+            errors.push(map.at("mqtt.password_file", "give password or password_file, not both"));
+            None
+        }
+        (Some(password), None) => Some(password.clone()),
+        (None, Some(file)) => {
+            let file = relative_to(path, file);
+            match std::fs::read_to_string(&file) {
+                Ok(text) => Some(text.trim_end_matches(['\r', '\n']).to_owned()),
+                Err(e) => {
+                    errors.push(map.at("mqtt.password_file", format!("cannot read {}: {e}", file.display())));
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    if password.is_some() && mqtt.username.is_none() {
+        errors.push(map.at("mqtt.username", "is required when a password is given"));
+    }
+
+    let listen = raw.http.listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+        errors.push(map.at("http.listen", format!("{:?} is not ADDRESS:PORT such as 0.0.0.0:8080", raw.http.listen)));
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    });
+    if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
+        errors
+            .push(map.at("log.level", format!("{:?} is not a level (error, warn, info, debug, trace)", raw.log.level)));
+    }
+    if raw.limits.max_open_per_location == 0 {
+        errors.push(map.at("limits.max_open_per_location", "must be at least 1"));
+    }
+
+    let mut departments = Vec::new();
+    let mut department_codes = BTreeSet::new();
+    for (i, d) in raw.departments.into_iter().enumerate() {
+        check_id(map, errors, &format!("departments[{i}].code"), &d.code);
+        if !department_codes.insert(d.code.clone()) {
+            errors.push(map.at(&format!("departments[{i}].code"), format!("department {:?} is defined twice", d.code)));
+        }
+        departments.push(Department { code: d.code, name: d.name });
+    }
+
+    let mut catalog = BTreeMap::new();
+    for (i, item) in raw.catalog.into_iter().enumerate() {
+        let key = |field: &str| format!("catalog[{i}].{field}");
+        check_id(map, errors, &key("code"), &item.code);
+        check_id(map, errors, &key("category"), &item.category);
+        if !department_codes.contains(&item.department) {
+            errors.push(map.at(&key("department"), format!("no [[departments]] entry has code {:?}", item.department)));
+        }
+        if !(1..=tv_protocol::MAX_QTY).contains(&item.max_qty) {
+            errors.push(map.at(&key("max_qty"), format!("must be from 1 to {}", tv_protocol::MAX_QTY)));
+        }
+        if item.eta_min.is_some_and(|m| m > 7 * 24 * 60) {
+            errors.push(map.at(&key("eta_min"), "must be at most a week (10080 minutes)"));
+        }
+        for (lang, label) in &item.labels {
+            if label.trim().is_empty() {
+                errors.push(map.at(&format!("catalog[{i}].labels.{lang}"), "must not be empty"));
+            }
+        }
+        let code = item.code.clone();
+        let parsed = CatalogItem {
+            code: item.code,
+            category: item.category,
+            department: item.department,
+            priority: item.priority,
+            eta_min: item.eta_min,
+            max_qty: item.max_qty,
+            emergency: item.emergency,
+            labels: item.labels,
+        };
+        if catalog.insert(code.clone(), parsed).is_some() {
+            errors.push(map.at(&key("code"), format!("item {code:?} is defined twice")));
+        }
+    }
+    if catalog.is_empty() {
+        errors.push(map.at("catalog", "at least one [[catalog]] item is needed, or no request can be accepted"));
+    }
+
+    let mut locations = BTreeMap::new();
+    for (i, l) in raw.locations.into_iter().enumerate() {
+        let key = format!("locations[{i}].id");
+        check_id(map, errors, &key, &l.id);
+        let id = l.id.clone();
+        let location =
+            Location { id: l.id, kind: l.kind, building: l.building, wing: l.wing, floor: l.floor, class: l.class };
+        if locations.insert(id.clone(), location).is_some() {
+            errors.push(map.at(&key, format!("location {id:?} is defined twice")));
+        }
+    }
+
+    Config {
+        path: path.to_owned(),
+        site: Site { code: raw.site.code, name: raw.site.name, time_zone: raw.site.time_zone },
+        mqtt: Mqtt {
+            broker,
+            client_id,
+            username: raw.mqtt.username,
+            password,
+            topic_root: raw.mqtt.topic_root,
+            keep_alive_s: raw.mqtt.keep_alive_s,
+        },
+        storage: Storage { data_dir: relative_to(path, &raw.storage.data_dir) },
+        http: Http { listen },
+        log: Log { level: raw.log.level },
+        limits: Limits { max_open_per_location: raw.limits.max_open_per_location },
+        departments,
+        catalog,
+        locations,
+    }
+}
+
+/// A path from the file, taken relative to the file's directory when it is not absolute.
+fn relative_to(config: &Path, path: &Path) -> PathBuf {
+    match config.parent() {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! The configuration file exactly as written: serde structs that refuse unknown keys. `mod.rs` validates them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::Priority;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub site: RawSite,
+    pub mqtt: RawMqtt,
+    pub storage: RawStorage,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub departments: Vec<RawDepartment>,
+    #[serde(default)]
+    pub catalog: Vec<RawCatalogItem>,
+    #[serde(default)]
+    pub locations: Vec<RawLocation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSite {
+    pub code: String,
+    pub name: String,
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMqtt {
+    pub url: String,
+    pub client_id: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+    #[serde(default = "default_topic_root")]
+    pub topic_root: String,
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_s: u16,
+}
+
+fn default_topic_root() -> String {
+    tv_protocol::DEFAULT_ROOT.into()
+}
+
+fn default_keep_alive() -> u16 {
+    30
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp { listen: default_listen() }
+    }
+}
+
+fn default_listen() -> String {
+    "0.0.0.0:8080".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    #[serde(default = "default_level")]
+    pub level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog { level: default_level() }
+    }
+}
+
+fn default_level() -> String {
+    "info".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    #[serde(default = "default_max_open")]
+    pub max_open_per_location: u32,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits { max_open_per_location: default_max_open() }
+    }
+}
+
+fn default_max_open() -> u32 {
+    50
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDepartment {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalogItem {
+    pub code: String,
+    pub category: String,
+    pub department: String,
+    pub priority: Priority,
+    pub eta_min: Option<u32>,
+    #[serde(default = "default_max_qty")]
+    pub max_qty: u8,
+    #[serde(default)]
+    pub emergency: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn default_max_qty() -> u8 {
+    10
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocation {
+    pub id: String,
+    pub kind: LocationKind,
+    pub building: Option<String>,
+    pub wing: Option<String>,
+    pub floor: Option<i32>,
+    #[serde(default)]
+    pub class: LocationClass,
+}
+
+/// A guest room or a public or back-of-house area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationKind {
+    /// A guest room, patient room or office.
+    Room,
+    /// A lobby, corridor, pool, kitchen or other area.
+    Area,
+}
+
+/// The class of a location, for routing and SLAs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationClass {
+    /// An ordinary room or area.
+    #[default]
+    Standard,
+    /// A suite.
+    Suite,
+    /// A room kept for VIP guests.
+    Vip,
+}
