@@ -43,6 +43,7 @@ async fn load_client(port: u16, n: usize, count: usize, window: usize, rate: Opt
     let mut options = MqttOptions::new(format!("bench-{device}"), "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(60)).set_inflight(1000).set_request_channel_capacity(10_000);
     let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+    bellhop::mqtt::without_nagle(&mut eventloop);
     let (acks_tx, mut acks) = mpsc::unbounded_channel::<Vec<u8>>();
     let (ready_tx, mut ready) = mpsc::channel::<()>(1);
     let ack_filter = format!("bellhop/v1/loc/+/dev/{device}/ack");
@@ -136,6 +137,7 @@ async fn bare_responder(port: u16) -> tokio::task::JoinHandle<()> {
     let mut options = MqttOptions::new("bench-bare-responder", "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(60)).set_inflight(1000).set_request_channel_capacity(10_000);
     let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+    bellhop::mqtt::without_nagle(&mut eventloop);
     let (ready_tx, mut ready) = mpsc::channel::<()>(1);
     let handle = tokio::spawn(async move {
         let (tx, mut rx) = mpsc::unbounded_channel::<rumqttc::Publish>();

@@ -83,6 +83,7 @@ impl LocalBroker {
         writeln!(file, "autosave_interval 1")?;
         // The gateway acks only after commit: a wide window keeps group commit fed.
         writeln!(file, "max_inflight_messages 1000")?;
+        writeln!(file, "set_tcp_nodelay true")?;
         writeln!(file, "max_queued_messages 100000")?;
         writeln!(file, "log_dest file {}/mosquitto.log", dir.display())?;
         if running_as_root() {

@@ -84,6 +84,7 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
                     location: room.clone(),
                     device: format!("tv-{room}"),
                     retry: Duration::from_secs(2),
+                    window: 1,
                 },
                 answers_tx.clone(),
             )

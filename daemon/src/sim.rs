@@ -24,6 +24,8 @@ pub struct TvSpec {
     pub device: String,
     /// How long to wait for an ack before sending the same request again.
     pub retry: Duration,
+    /// The most requests waiting for an ack at once; further ones wait their turn, as a guest waits for the screen.
+    pub window: usize,
 }
 
 /// What a TV reports for each request: the request, its ack, and the time from first publish to ack.
@@ -65,6 +67,7 @@ async fn run_tv(
     let mut options = MqttOptions::new(&spec.device, &spec.host, spec.port);
     options.set_keep_alive(Duration::from_secs(30)).set_clean_session(true);
     let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    crate::mqtt::without_nagle(&mut eventloop);
     let (acks_tx, mut acks) = mpsc::unbounded_channel::<Vec<u8>>();
     let (connected_tx, mut subscribed) = tokio::sync::watch::channel(0u64);
     let ack_topic = topics.ack(&spec.location, &spec.device);
@@ -99,7 +102,7 @@ async fn run_tv(
     let _ = subscribed.wait_for(|n| *n > 0).await;
     while open || !outstanding.is_empty() {
         tokio::select! {
-            request = requests.recv(), if open => match request {
+            request = requests.recv(), if open && outstanding.len() < spec.window.max(1) => match request {
                 Some(request) => {
                     let now = Instant::now();
                     let _ = client.publish(&request_topic, QoS::AtLeastOnce, false, encode_request(&request)).await;

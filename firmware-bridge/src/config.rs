@@ -207,7 +207,10 @@ pub fn load_maps(config: &GrmsConfig, base_dir: &Path) -> Result<Maps, Vec<Strin
     let mut errors = Vec::new();
     for (name, path) in &config.maps {
         let path = base_dir.join(path);
-        match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| parse_map(&t).map_err(|e| e.to_string())) {
+        match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| parse_map(&t).map_err(|e| e.to_string()))
+        {
             Ok(map) => {
                 maps.insert(name.clone(), map);
             }
@@ -265,7 +268,9 @@ pub fn validate(config: &GrmsConfig, maps: &Maps) -> Result<(), Vec<String>> {
         }
         match (&c.tcp, &c.rtu) {
             (Some(_), Some(_)) | (None, None) => err(format!("controller `{id}`: tcp/rtu: set exactly one transport")),
-            (Some(t), None) if t.host.trim().is_empty() => err(format!("controller `{id}`: tcp.host: must not be empty")),
+            (Some(t), None) if t.host.trim().is_empty() => {
+                err(format!("controller `{id}`: tcp.host: must not be empty"))
+            }
             (None, Some(r)) => {
                 if !(1..=247).contains(&r.unit) {
                     err(format!("controller `{id}`: rtu.unit: {} is not a unit id (1-247)", r.unit));
@@ -277,9 +282,13 @@ pub fn validate(config: &GrmsConfig, maps: &Maps) -> Result<(), Vec<String>> {
                     err(format!("controller `{id}`: rtu.stop_bits: must be 1 or 2"));
                 }
                 let (endpoint, _) = c.endpoint().expect("exactly one transport");
-                let (first, units) = buses.entry(r.device.as_str()).or_insert_with(|| (endpoint.clone(), HashSet::new()));
+                let (first, units) =
+                    buses.entry(r.device.as_str()).or_insert_with(|| (endpoint.clone(), HashSet::new()));
                 if *first != endpoint {
-                    err(format!("controller `{id}`: rtu: baud, parity and stop_bits differ from another controller on {}", r.device));
+                    err(format!(
+                        "controller `{id}`: rtu: baud, parity and stop_bits differ from another controller on {}",
+                        r.device
+                    ));
                 }
                 if !units.insert(r.unit) {
                     err(format!("controller `{id}`: rtu.unit: {} is already used on {}", r.unit, r.device));
@@ -298,7 +307,10 @@ pub fn validate(config: &GrmsConfig, maps: &Maps) -> Result<(), Vec<String>> {
             }
             for p in &g.points {
                 if map.point(p).is_none() {
-                    err(format!("controller `{id}`: poll_groups `{}`: points: map `{}` has no point `{p}`", g.name, c.map));
+                    err(format!(
+                        "controller `{id}`: poll_groups `{}`: points: map `{}` has no point `{p}`",
+                        g.name, c.map
+                    ));
                 }
                 if !grouped.insert(p.as_str()) {
                     err(format!("controller `{id}`: poll_groups `{}`: points: `{p}` is in two groups", g.name));
@@ -407,10 +419,7 @@ mod tests {
         assert_eq!((c.poll_interval_ms, c.timeout_ms), (1000, 1000));
         assert_eq!(c.endpoint(), Some((Endpoint::Tcp { host: "10.0.0.1".into(), port: 502 }, 1)));
         let (e, unit) = g.controllers[1].endpoint().unwrap();
-        assert_eq!(
-            e,
-            Endpoint::Rtu { device: "/dev/ttyUSB0".into(), baud: 9600, parity: Parity::None, stop_bits: 1 }
-        );
+        assert_eq!(e, Endpoint::Rtu { device: "/dev/ttyUSB0".into(), baud: 9600, parity: Parity::None, stop_bits: 1 });
         assert_eq!(unit, 2);
         assert_eq!(validate(&g, &maps()), Ok(()));
         assert_eq!(compile_rules(&g).unwrap().len(), 2);

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_modbus::client::{Client, Context};
-use tokio_modbus::{ExceptionCode, Request, Response, Slave, SlaveContext};
+use tokio_modbus::slave::SlaveContext;
+use tokio_modbus::{ExceptionCode, Request, Response, Slave};
 
 use crate::config::{Endpoint, Parity};
 use crate::map::{Kind, Point, RegisterMap};
@@ -81,8 +82,8 @@ impl Link {
         Link { endpoint, ctx: None, gap, last_frame: None }
     }
 
-    async fn connect(&self, timeout: Duration) -> Result<Context, BridgeError> {
-        match &self.endpoint {
+    async fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Context, BridgeError> {
+        match endpoint {
             Endpoint::Tcp { host, port } => {
                 let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host.as_str(), *port)))
                     .await
@@ -120,7 +121,7 @@ impl Link {
         let ctx = match &mut self.ctx {
             Some(ctx) => ctx,
             None => {
-                let ctx = self.connect(timeout).await;
+                let ctx = Self::connect(&self.endpoint, timeout).await;
                 self.last_frame = Some(Instant::now());
                 self.ctx.insert(ctx?)
             }

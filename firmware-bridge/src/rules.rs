@@ -299,14 +299,19 @@ impl Episodes {
             };
             *state = next;
             if raise {
-                let mut detail = format!("{} = {} ({})", rule.when.point, fmt_value(snapshot, &rule.when.point), rule.when);
+                let mut detail =
+                    format!("{} = {} ({})", rule.when.point, fmt_value(snapshot, &rule.when.point), rule.when);
                 if let Some(w) = &rule.while_point {
                     detail.push_str(&format!(" while {w} = {}", fmt_value(snapshot, w)));
                 }
                 out.push(Outcome::AlarmRaised { rule: rule.name.clone(), item: rule.item.clone(), detail });
             }
             if clear {
-                out.push(Outcome::AlarmCleared { rule: rule.name.clone(), item: rule.item.clone(), on_clear: rule.on_clear });
+                out.push(Outcome::AlarmCleared {
+                    rule: rule.name.clone(),
+                    item: rule.item.clone(),
+                    on_clear: rule.on_clear,
+                });
             }
         }
         if let Some(door) = &self.door {
@@ -341,6 +346,7 @@ fn flag(snapshot: &Snapshot, point: &Option<String>, value: Option<f64>) -> Opti
 
 #[cfg(test)]
 mod tests {
+    use proptest::collection::vec;
     use proptest::prelude::*;
 
     use super::*;
@@ -446,7 +452,7 @@ mod tests {
     proptest! {
         #[test]
         fn raises_and_clears_alternate(on in 0u64..5, off in 0u64..5,
-                                       steps in proptest::collection::vec((0u64..4, proptest::option::of(-2i8..3)), 0..60)) {
+                                       steps in vec((0u64..4, proptest::option::of(-2i8..3)), 0..60)) {
             let t0 = Instant::now();
             let mut e = Episodes::new(vec![rule("x > 0", None, on, off)], None);
             let mut t = 0;

@@ -279,6 +279,11 @@ mod tests {
         )
     }
 
+    /// Finite floats other than -0.0 (which decodes to 0.0 once the offset is added).
+    fn finite_f32() -> impl Strategy<Value = f32> {
+        any::<f32>().prop_filter("finite, not -0", |f| f.is_finite() && f.to_bits() != 0x8000_0000)
+    }
+
     proptest! {
         #[test]
         fn decode_never_panics(p in any_point(), words in proptest::collection::vec(any::<u16>(), 0..4),
@@ -305,7 +310,7 @@ mod tests {
 
         #[test]
         fn float_and_bool_round_trip(order in prop_oneof![Just(WordOrder::Big), Just(WordOrder::Little)],
-                                     f in any::<f32>().prop_filter("finite", |f| f.is_finite()), b: bool) {
+                                     f in finite_f32(), b: bool) {
             let mut p = point(Kind::HoldingRegister, DataType::F32);
             p.word_order = order;
             let words = split(order, f.to_bits());

@@ -323,6 +323,7 @@ impl Device {
         let mut options = MqttOptions::new(device, "127.0.0.1", port);
         options.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 100);
+        bellhop::mqtt::without_nagle(&mut eventloop);
         let (tx, acks) = tokio::sync::mpsc::unbounded_channel();
         let (subscribed_tx, mut subscribed) = tokio::sync::watch::channel(0usize);
         tokio::spawn(async move {

@@ -52,19 +52,19 @@ fn unknown_key_names_file_line_and_key() {
     let text = MINIMAL.replace("priority = \"low\"", "priority = \"low\"\ncolour = \"red\"");
     let errors = errors(&text);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].starts_with("b.toml:24: catalog[0].colour: unknown field `colour`"), "{errors:?}");
+    assert!(errors[0].starts_with("b.toml:21: catalog[0].colour: unknown field `colour`"), "{errors:?}");
 }
 
 #[test]
 fn bad_enum_value_names_its_key() {
     let errors = errors(&MINIMAL.replace("\"low\"", "\"urgent\""));
-    assert!(errors[0].starts_with("b.toml:23: catalog[0].priority: unknown variant `urgent`"), "{errors:?}");
+    assert!(errors[0].starts_with("b.toml:20: catalog[0].priority: unknown variant `urgent`"), "{errors:?}");
 }
 
 #[test]
 fn wrong_type_names_its_key() {
     let errors = errors(&MINIMAL.replace("priority = \"low\"", "priority = \"low\"\nmax_qty = \"five\""));
-    assert!(errors[0].starts_with("b.toml:24: catalog[0].max_qty:"), "{errors:?}");
+    assert!(errors[0].starts_with("b.toml:21: catalog[0].max_qty:"), "{errors:?}");
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn every_semantic_error_is_reported_in_file_order() {
     assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(errors[0].starts_with("b.toml:3: site.code:"), "{errors:?}");
     assert!(errors[1].starts_with("b.toml:7: mqtt.url:"), "{errors:?}");
-    assert!(errors[2].starts_with("b.toml:22: catalog[0].department: no [[departments]]"), "{errors:?}");
+    assert!(errors[2].starts_with("b.toml:19: catalog[0].department: no [[departments]]"), "{errors:?}");
     assert!(errors[3].contains("locations[1].id: location \"101\" is defined twice"), "{errors:?}");
 }
 

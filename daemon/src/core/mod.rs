@@ -140,10 +140,11 @@ impl Writer {
             replies.push(apply::apply(&mut txn, &config, &at, command, &mut locations));
         }
         if cfg!(feature = "fault-ack-before-commit") {
+            // The deliberately broken build: answer first, then commit as slowly as an SD card might.
             for reply in replies.drain(..) {
                 reply.send();
             }
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         let outcome = txn.commit();
         match outcome {

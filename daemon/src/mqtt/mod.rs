@@ -8,7 +8,7 @@ mod ingest;
 mod session;
 mod status;
 
-pub use session::{MqttLink, Received};
+pub use session::{without_nagle, MqttLink, Received};
 
 use std::sync::Arc;
 

@@ -78,7 +78,8 @@ pub fn connect(config: &Config) -> (Arc<MqttLink>, Session, mpsc::UnboundedRecei
     if let Some(user) = &mqtt.username {
         options.set_credentials(user, mqtt.password.clone().unwrap_or_default());
     }
-    let (client, eventloop) = AsyncClient::new(options, 4096);
+    let (client, mut eventloop) = AsyncClient::new(options, 4096);
+    without_nagle(&mut eventloop);
     let (forward, received) = mpsc::unbounded_channel();
     let link = Arc::new(MqttLink {
         client,
@@ -88,6 +89,14 @@ pub fn connect(config: &Config) -> (Arc<MqttLink>, Session, mpsc::UnboundedRecei
         connects: watch::Sender::new(0),
     });
     (link, Session { eventloop, forward }, received)
+}
+
+/// Turns off Nagle's algorithm on the client's socket. Acks are small and sent one by one; with Nagle and delayed
+/// ACKs on the peer each round trip can wait 40 ms.
+pub fn without_nagle(eventloop: &mut EventLoop) {
+    let mut network = eventloop.network_options();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
 }
 
 /// Drives the event loop until shutdown: forwards incoming publishes, resubscribes on every CONNACK, and backs off
