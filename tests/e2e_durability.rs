@@ -123,8 +123,8 @@ fn rig_config(dir: &std::path::Path, port: u16) -> String {
 /// SIGKILL at random moments during a burst from TVs that retry until acked.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_a_burst_loses_no_acknowledged_request() {
-    let total = knob("BELLHOP_CRASH_REQUESTS", 3000);
-    let kills = knob("BELLHOP_CRASH_KILLS", 10);
+    let total = knob("BELLHOP_CRASH_REQUESTS", 20_000);
+    let kills = knob("BELLHOP_CRASH_KILLS", 50);
     let dir = scratch();
     let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
     let config = rig_config(dir.path(), broker.port);

@@ -12,6 +12,7 @@ use crate::api::{self, ApiState};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::core;
+use crate::grms::GrmsAdapter;
 use crate::mqtt::Mqtt;
 use crate::store::{ReadPool, Store};
 
@@ -48,6 +49,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (core, writer) = core::start(store, config_rx, Arc::new(SystemClock));
     let reads = ReadPool::new(&data_dir);
     let mqtt = Mqtt::start(&config, topics, core.clone(), reads.clone());
+    let grms = match &config.grms {
+        Some(grms) if !grms.config.controllers.is_empty() => Some(GrmsAdapter::start(grms, core.clone())?),
+        _ => None,
+    };
     let (shutdown, stopped) = watch::channel(false);
     let state = Arc::new(ApiState { core, reads, mqtt: Some(mqtt.link.clone()), site });
     let server = tokio::spawn(api::serve(listener, state, stopped.clone()));
@@ -56,6 +61,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let done = tokio::spawn(async move {
         let _ = stopped.wait_for(|stop| *stop).await;
         tracing::info!("Shutting down: finishing in-flight work.");
+        if let Some(grms) = grms {
+            grms.stop().await;
+        }
         mqtt.stop().await;
         let _ = server.await;
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;

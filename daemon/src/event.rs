@@ -102,6 +102,13 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comment: Option<String>,
     },
+    /// A location's do-not-disturb state changed (from its room controller).
+    DoNotDisturbChanged {
+        /// Location id.
+        location: String,
+        /// Whether do-not-disturb is on.
+        on: bool,
+    },
     /// An API token was issued.
     TokenCreated {
         /// The token's public id (never the secret).
@@ -123,6 +130,7 @@ impl EventBody {
             EventBody::TicketStatusChanged { .. } => "ticket_status_changed",
             EventBody::TicketCommented { .. } => "ticket_commented",
             EventBody::TicketRated { .. } => "ticket_rated",
+            EventBody::DoNotDisturbChanged { .. } => "do_not_disturb_changed",
             EventBody::TokenCreated { .. } => "token_created",
         }
     }
@@ -135,7 +143,9 @@ impl EventBody {
             | EventBody::TicketStatusChanged { ticket, .. }
             | EventBody::TicketCommented { ticket, .. }
             | EventBody::TicketRated { ticket, .. } => Some(ticket),
-            EventBody::RequestRejected { .. } | EventBody::TokenCreated { .. } => None,
+            EventBody::RequestRejected { .. }
+            | EventBody::DoNotDisturbChanged { .. }
+            | EventBody::TokenCreated { .. } => None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod core;
 pub mod demo;
 pub mod engine;
 pub mod event;
+pub mod grms;
 pub mod logging;
 pub mod mqtt;
 pub mod sim;

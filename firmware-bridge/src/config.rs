@@ -4,6 +4,8 @@
 //! [grms]
 //! offline_after = 3            # consecutive failed polls before ControllerOffline
 //! max_gap = 8                  # registers bridged when merging reads
+//! offline_item = "grms.offline"          # ticket for a controller that stops answering
+//! make_up_room_item = "hk.cleaning"      # request raised by a make-up-room press
 //!
 //! [grms.maps]
 //! smt-131 = "/etc/bellhop/maps/smt-131.toml"   # relative paths: relative to the config file
@@ -59,6 +61,12 @@ pub struct GrmsConfig {
     /// Largest hole (in addresses) bridged when merging reads.
     #[serde(default = "default_max_gap")]
     pub max_gap: u16,
+    /// The catalog item of the ticket raised when a controller stops answering.
+    #[serde(default = "default_offline_item")]
+    pub offline_item: String,
+    /// The catalog item of the request raised when a guest presses make-up-room.
+    #[serde(default = "default_make_up_room_item")]
+    pub make_up_room_item: String,
 }
 
 /// One controller.
@@ -187,6 +195,12 @@ fn default_offline_after() -> u32 {
 }
 fn default_max_gap() -> u16 {
     8
+}
+fn default_offline_item() -> String {
+    "grms.offline".into()
+}
+fn default_make_up_room_item() -> String {
+    "hk.cleaning".into()
 }
 fn default_interval_ms() -> u64 {
     1000

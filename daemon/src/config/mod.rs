@@ -39,6 +39,19 @@ pub struct Config {
     pub catalog: BTreeMap<String, CatalogItem>,
     /// Locations by id; when empty, any valid location id is accepted.
     pub locations: BTreeMap<String, Location>,
+    /// Room controllers, when the property has them.
+    pub grms: Option<Grms>,
+}
+
+/// The room-controller bridge's configuration with its register maps loaded and its rules compiled.
+#[derive(Debug, Clone)]
+pub struct Grms {
+    /// The `[grms]` section.
+    pub config: firmware_bridge::GrmsConfig,
+    /// The register maps by name.
+    pub maps: firmware_bridge::Maps,
+    /// The alarm rules.
+    pub rules: Vec<firmware_bridge::Rule>,
 }
 
 /// The property.
@@ -386,6 +399,8 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         }
     }
 
+    let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
+
     Config {
         path: path.to_owned(),
         site: Site { code: raw.site.code, name: raw.site.name, time_zone: raw.site.time_zone },
@@ -404,7 +419,55 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         departments,
         catalog,
         locations,
+        grms,
     }
+}
+
+/// Loads the maps and compiles the rules of `[grms]`, and checks that every item it raises is in the catalog and
+/// every controller's location is known.
+fn validate_grms(
+    path: &Path,
+    config: firmware_bridge::GrmsConfig,
+    map: &SourceMap<'_>,
+    catalog: &BTreeMap<String, CatalogItem>,
+    locations: &BTreeMap<String, Location>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Grms> {
+    let before = errors.len();
+    let mut report = |key: String, message: String| errors.push(map.at(&key, message));
+    let base = path.parent().unwrap_or(Path::new("."));
+    let maps = firmware_bridge::load_maps(&config, base).unwrap_or_else(|problems| {
+        problems.into_iter().for_each(|p| report("grms.maps".into(), p));
+        Default::default()
+    });
+    let rules = firmware_bridge::compile_rules(&config).unwrap_or_else(|problems| {
+        problems.into_iter().for_each(|p| report("grms.rules".into(), p));
+        Vec::new()
+    });
+    if let Err(problems) = firmware_bridge::validate(&config, &maps) {
+        problems.into_iter().for_each(|p| report("grms".into(), p));
+    }
+    for (i, rule) in config.rules.iter().enumerate() {
+        if !catalog.contains_key(&rule.item) {
+            report(format!("grms.rules[{i}].item"), format!("no [[catalog]] item has code {:?}", rule.item));
+        }
+    }
+    if !config.controllers.is_empty() {
+        for (key, item) in [("offline_item", &config.offline_item), ("make_up_room_item", &config.make_up_room_item)] {
+            if !catalog.contains_key(item) {
+                report(format!("grms.{key}"), format!("no [[catalog]] item has code {item:?}"));
+            }
+        }
+    }
+    for (i, controller) in config.controllers.iter().enumerate() {
+        if !locations.is_empty() && !locations.contains_key(&controller.location) {
+            report(
+                format!("grms.controllers[{i}].location"),
+                format!("no [[locations]] entry has id {:?}", controller.location),
+            );
+        }
+    }
+    (errors.len() == before).then_some(Grms { config, maps, rules })
 }
 
 /// A path from the file, taken relative to the file's directory when it is not absolute.

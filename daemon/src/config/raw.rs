@@ -25,6 +25,7 @@ pub struct RawConfig {
     pub catalog: Vec<RawCatalogItem>,
     #[serde(default)]
     pub locations: Vec<RawLocation>,
+    pub grms: Option<firmware_bridge::GrmsConfig>,
 }
 
 #[derive(Debug, Deserialize)]

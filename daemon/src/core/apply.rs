@@ -2,7 +2,7 @@
 
 use tv_protocol::{Ack, ErrorCode, Feedback, FeedbackKind, Rejection, Request};
 
-use super::command::{Command, CoreError, NewTicketRequest, Origin, Reply};
+use super::command::{Command, CoreError, GrmsSignal, NewTicketRequest, Origin, Reply};
 use crate::config::{CatalogItem, Config};
 use crate::engine::intake::{self, Decision, Facts};
 use crate::engine::lifecycle::{self, IllegalTransition};
@@ -45,6 +45,16 @@ pub(super) fn apply(
         }
         Command::Comment { actor, ticket, text, reply } => {
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
+        }
+        Command::Grms { controller, location, signal } => {
+            let what = format!("{controller} at {location}: {signal:?}");
+            match cx.guarded(|cx| cx.grms(&controller, &location, signal)) {
+                Ok(()) => Reply::Unanswered(what),
+                Err(error) => {
+                    tracing::error!(%error, what, "A room-controller signal could not be applied.");
+                    Reply::Unanswered(what)
+                }
+            }
         }
     }
 }
@@ -300,6 +310,65 @@ impl Cx<'_, '_> {
         )?;
         self.txn.tickets().set_status(&ticket.number, to, seq, self.at)?;
         self.touched.push(ticket.location.clone());
+        Ok(())
+    }
+
+    /// Applies a room controller's signal; actor `grms:{controller}`.
+    fn grms(&mut self, controller: &str, location: &str, signal: GrmsSignal) -> Result<(), StoreError> {
+        let actor = format!("grms:{controller}");
+        match signal {
+            GrmsSignal::Raise { episode, item, note } => {
+                if let Some(episode) = &episode {
+                    if self.txn.grms().episode(controller, episode)?.is_some() {
+                        return Ok(());
+                    }
+                }
+                let Some(item) = self.config.catalog.get(&item).cloned() else {
+                    tracing::warn!(controller, item, "A room-controller item is no longer in the catalog.");
+                    return Ok(());
+                };
+                let number = match self.txn.query().open_for(location, &item.code)? {
+                    Some(open) => {
+                        let body = EventBody::RequestMerged {
+                            ticket: open.number.clone(),
+                            device: Some(controller.to_owned()),
+                            request_id: None,
+                            qty: 1,
+                            note: Some(note),
+                        };
+                        let seq = self.append(&actor, body)?;
+                        self.txn.tickets().add_repeat(&open.number, seq, self.at)?;
+                        self.touched.push(location.to_owned());
+                        open.number
+                    }
+                    None => {
+                        self.raise(&actor, &item, location, Source::Grms, Some(controller), None, 1, Some(&note))?
+                    }
+                };
+                if let Some(episode) = &episode {
+                    self.txn.grms().start_episode(controller, episode, &number)?;
+                }
+            }
+            GrmsSignal::Clear { episode, resolve, note } => {
+                let Some(number) = self.txn.grms().end_episode(controller, &episode)? else { return Ok(()) };
+                let Some(ticket) = self.txn.query().get(&number)? else { return Ok(()) };
+                match lifecycle::transition(ticket.status, Action::Resolve) {
+                    Ok(to) if resolve => self.change_status(&actor, &ticket, Action::Resolve, to, Some(note))?,
+                    _ if ticket.status.is_open() => {
+                        let seq =
+                            self.append(&actor, EventBody::TicketCommented { ticket: number.clone(), text: note })?;
+                        self.txn.tickets().touch(&number, seq, self.at)?;
+                    }
+                    _ => {}
+                }
+            }
+            GrmsSignal::DoNotDisturb { on } => {
+                if self.txn.grms().dnd(location)? != on {
+                    self.append(&actor, EventBody::DoNotDisturbChanged { location: location.to_owned(), on })?;
+                    self.txn.grms().set_dnd(location, on, self.at)?;
+                }
+            }
+        }
         Ok(())
     }
 

@@ -35,6 +35,35 @@ pub struct NewTicketRequest {
     pub source: Source,
 }
 
+/// What a room controller reported, as the core needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrmsSignal {
+    /// Raise a ticket for `item`, or record a repeat on the open one for the same item at the location. With an
+    /// `episode`, once per episode: a repeat of an ongoing episode (after a restart) changes nothing.
+    Raise {
+        /// The alarm episode (rule name, or `offline`), when the ticket belongs to one.
+        episode: Option<String>,
+        /// The catalog item.
+        item: String,
+        /// What the controller saw.
+        note: String,
+    },
+    /// An episode ended: resolve its ticket, or annotate it and leave it to staff.
+    Clear {
+        /// The episode.
+        episode: String,
+        /// Resolve the ticket (when its status allows) rather than only annotate it.
+        resolve: bool,
+        /// What happened.
+        note: String,
+    },
+    /// The location's do-not-disturb state.
+    DoNotDisturb {
+        /// Whether it is on.
+        on: bool,
+    },
+}
+
 /// Why the core could not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
@@ -94,6 +123,15 @@ pub enum Command {
         /// Gets the updated ticket, after commit.
         reply: oneshot::Sender<Result<Ticket, CoreError>>,
     },
+    /// A room controller's signal, from the GRMS bridge. Nothing waits for an answer.
+    Grms {
+        /// The controller's id.
+        controller: String,
+        /// The location it is bound to.
+        location: String,
+        /// What it reported.
+        signal: GrmsSignal,
+    },
     /// A comment on a ticket.
     Comment {
         /// Who asked.
@@ -128,6 +166,7 @@ impl Command {
             Command::CreateTicket { reply, .. } | Command::Act { reply, .. } | Command::Comment { reply, .. } => {
                 Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
             }
+            Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
         }
     }
 }
@@ -138,6 +177,8 @@ pub enum Reply {
     Ack(oneshot::Sender<Ack>, Ack),
     /// A ticket (or error) for an API caller.
     Ticket(oneshot::Sender<Result<Ticket, CoreError>>, Result<Ticket, CoreError>),
+    /// Nobody waits; a failed commit is logged with this description of what was lost.
+    Unanswered(String),
 }
 
 impl Reply {
@@ -150,6 +191,7 @@ impl Reply {
             Reply::Ticket(tx, result) => {
                 let _ = tx.send(result);
             }
+            Reply::Unanswered(_) => {}
         }
     }
 
@@ -162,6 +204,7 @@ impl Reply {
             Reply::Ticket(tx, _) => {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
+            Reply::Unanswered(what) => tracing::error!(why, what, "A room-controller signal was not stored."),
         }
     }
 }

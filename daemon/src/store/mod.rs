@@ -4,6 +4,7 @@
 //! [`Reader`]s answer queries from their own connections. WAL mode lets readers work while the writer commits.
 
 mod chain;
+mod grms;
 mod journal;
 mod pool;
 mod schema;
@@ -186,6 +187,11 @@ impl<'c> Txn<'c> {
     /// Token writes.
     pub fn tokens(&self) -> tokens::Writer<'_> {
         tokens::Writer(&self.tx)
+    }
+
+    /// Room-controller episodes and location flags.
+    pub fn grms(&self) -> grms::Writer<'_> {
+        grms::Writer(&self.tx)
     }
 }
 

@@ -65,6 +65,21 @@ const MIGRATIONS: &[&str] = &[
         revoked_at TEXT
     );
     "#,
+    // 2: room-controller alarm episodes with their tickets, and per-location flags such as do-not-disturb.
+    r#"
+    CREATE TABLE grms_episodes (
+        controller TEXT NOT NULL,
+        episode    TEXT NOT NULL,
+        ticket     TEXT NOT NULL,
+        PRIMARY KEY (controller, episode)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE location_flags (
+        location   TEXT    PRIMARY KEY,
+        dnd        INTEGER NOT NULL,
+        updated_at TEXT    NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.
