@@ -1,20 +1,24 @@
 //! Running the daemon: open the store, bind the listeners, start the core and the adapters, and shut down in order.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 use tv_protocol::Topics;
 
 use crate::api::{self, ApiState};
 use crate::clock::SystemClock;
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::core;
 use crate::grms::GrmsAdapter;
-use crate::mqtt::Mqtt;
+use crate::metrics::Metrics;
+use crate::mqtt::{Mqtt, MqttLink};
 use crate::store::{ReadPool, Store};
+use crate::systemd;
 
 /// How long shutdown waits for the writer's last commit.
 const WRITER_GRACE: Duration = Duration::from_secs(10);
@@ -23,6 +27,9 @@ const WRITER_GRACE: Duration = Duration::from_secs(10);
 pub struct Running {
     /// Where the HTTP API listens.
     pub http: std::net::SocketAddr,
+    /// Counters, also for reloads.
+    metrics: Arc<Metrics>,
+    config: watch::Sender<Arc<Config>>,
     shutdown: watch::Sender<bool>,
     done: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -30,37 +37,97 @@ pub struct Running {
 impl Running {
     /// Asks the daemon to stop and waits until it has.
     pub async fn stop(self) -> anyhow::Result<()> {
+        systemd::stopping();
         self.shutdown.send_replace(true);
         self.done.await.context("daemon task")?
     }
+
+    /// Re-reads the configuration file and applies it whole, or keeps the current one and says why not.
+    pub fn reload(&self) -> Result<(), String> {
+        systemd::reloading(false, "Reloading the configuration.");
+        let current = self.config.borrow().clone();
+        let outcome = match config::load(&current.path) {
+            Ok(new) => {
+                let (new, restart_needed) = keep_runtime_settings(&current, new);
+                if !restart_needed.is_empty() {
+                    tracing::warn!(sections = %restart_needed.join(", "), "Changes to these sections take effect after a restart.");
+                }
+                tracing::info!(items = new.catalog.len(), locations = new.locations.len(), "Configuration reloaded.");
+                self.config.send_replace(Arc::new(new));
+                self.metrics.reloads.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(errors) => {
+                tracing::error!(%errors, "The new configuration is invalid; the last good one stays in force.");
+                self.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
+                Err(errors.to_string())
+            }
+        };
+        systemd::reloading(true, "Running.");
+        outcome
+    }
+}
+
+/// A reload changes the catalog, locations, departments and limits in place. The site, the broker session, the
+/// store, the listener, logging and the room controllers stay as started; the names of changed ones are returned.
+fn keep_runtime_settings(current: &Config, mut new: Config) -> (Config, Vec<&'static str>) {
+    let mut restart_needed = Vec::new();
+    if new.site.code != current.site.code || new.site.time_zone != current.site.time_zone {
+        restart_needed.push("site");
+    }
+    if format!("{:?}", new.mqtt) != format!("{:?}", current.mqtt) {
+        restart_needed.push("mqtt");
+    }
+    if format!("{:?}", new.grms) != format!("{:?}", current.grms) {
+        restart_needed.push("grms");
+    }
+    new.site = current.site.clone();
+    new.mqtt = current.mqtt.clone();
+    new.storage = current.storage.clone();
+    new.http = current.http.clone();
+    new.log = current.log.clone();
+    new.grms = current.grms.clone();
+    (new, restart_needed)
 }
 
 /// Starts the daemon and returns once the store is open and the HTTP listener is bound.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let topics = Topics::new(&config.mqtt.topic_root).context("topic root")?;
     let data_dir = config.storage.data_dir.clone();
+    let lock = crate::store::lock(&data_dir)?;
     let store = Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let listener = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http.listen))?;
     let http = listener.local_addr()?;
     let site = config.site.code.clone();
-    let (_config_tx, config_rx) = watch::channel(Arc::new(config.clone()));
+    let (config_tx, config_rx) = watch::channel(Arc::new(config.clone()));
     let (core, writer) = core::start(store, config_rx, Arc::new(SystemClock));
     let reads = ReadPool::new(&data_dir);
-    let mqtt = Mqtt::start(&config, topics, core.clone(), reads.clone());
+    let metrics = Arc::new(Metrics::default());
+    let mqtt = Mqtt::start(&config, topics, core.clone(), reads.clone(), metrics.clone());
     let grms = match &config.grms {
-        Some(grms) if !grms.config.controllers.is_empty() => Some(GrmsAdapter::start(grms, core.clone())?),
+        Some(grms) if !grms.config.controllers.is_empty() => {
+            Some(GrmsAdapter::start(grms, core.clone(), metrics.clone())?)
+        }
         _ => None,
     };
     let (shutdown, stopped) = watch::channel(false);
-    let state = Arc::new(ApiState { core, reads, mqtt: Some(mqtt.link.clone()), site });
+    let link = mqtt.link.clone();
+    let state =
+        Arc::new(ApiState { core: core.clone(), reads, mqtt: Some(link.clone()), site, metrics: metrics.clone() });
     let server = tokio::spawn(api::serve(listener, state, stopped.clone()));
     tracing::info!(http = %http, broker = %config.mqtt.broker, data_dir = %data_dir.display(), "Bellhop is running.");
+    systemd::ready("Running.");
+    let stats_core = core.clone();
+    let watchdog = systemd::watchdog(core, move || status_line(&stats_core, &link));
     let mut stopped = stopped;
     let done = tokio::spawn(async move {
         let _ = stopped.wait_for(|stop| *stop).await;
         tracing::info!("Shutting down: finishing in-flight work.");
+        if let Some(watchdog) = watchdog {
+            watchdog.abort();
+        }
         if let Some(grms) = grms {
             grms.stop().await;
         }
@@ -68,34 +135,41 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let _ = server.await;
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;
         match joined {
-            Ok(Ok(Ok(()))) => tracing::info!("Stopped cleanly."),
+            Ok(Ok(Ok(()))) => {
+                drop(lock);
+                tracing::info!("Stopped cleanly.")
+            }
             Ok(_) => anyhow::bail!("the writer thread failed"),
             Err(_) => anyhow::bail!("the writer did not finish within {WRITER_GRACE:?}"),
         }
         Ok(())
     });
-    let _ = _config_tx;
-    Ok(Running { http, shutdown, done })
+    Ok(Running { http, metrics, config: config_tx, shutdown, done })
 }
 
-/// Runs until SIGINT or SIGTERM, then shuts down in order.
+/// The one-line summary systemd shows in `systemctl status`.
+fn status_line(core: &crate::core::CoreHandle, link: &MqttLink) -> String {
+    let stats = core.stats();
+    let broker = if link.is_connected() { "connected" } else { "disconnected" };
+    format!(
+        "Running: journal at {}, {} commits; broker {broker}.",
+        stats.last_seq.load(Ordering::Relaxed),
+        stats.commits.load(Ordering::Relaxed)
+    )
+}
+
+/// Runs until SIGINT or SIGTERM, then shuts down in order; SIGHUP reloads the configuration.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;
-    wait_for_signal().await;
-    running.stop().await
-}
-
-async fn wait_for_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(error) => {
-            tracing::warn!(%error, "Cannot listen for SIGTERM; only Ctrl-C will stop Bellhop.");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let (mut term, mut hup) = (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            _ = hup.recv() => {
+                let _ = running.reload();
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
+    running.stop().await
 }

@@ -1,4 +1,5 @@
-//! The operator commands that do not run the daemon: `verify`, `token create`, and the runtime for the others.
+//! The operator commands that do not run the daemon: `status`, `verify`, `backup`, `restore`, `token create`, and
+//! the runtime for the others. Errors are one line that says what to do.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,6 +15,110 @@ pub use crate::demo::{demo, DemoArgs};
 const EX_DATAERR: u8 = 65;
 /// Exit status when the store cannot be opened (sysexits EX_IOERR).
 const EX_IOERR: u8 = 74;
+/// Exit status when the daemon does not answer (sysexits EX_UNAVAILABLE).
+const EX_UNAVAILABLE: u8 = 69;
+
+/// `bellhop status`: asks the running daemon at `addr` how it is.
+pub fn status(addr: std::net::SocketAddr) -> ExitCode {
+    let addr = match addr.ip() {
+        ip if ip.is_unspecified() && addr.is_ipv4() => std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
+    };
+    let health = match get_health(addr) {
+        Ok(health) => health,
+        Err(error) => {
+            eprintln!(
+                "bellhop status: no daemon answers on {addr} ({error}); is it running? Try: systemctl status bellhop"
+            );
+            return ExitCode::from(EX_UNAVAILABLE);
+        }
+    };
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+    println!("status:   {}", text(&health["status"]));
+    println!("version:  {}", text(&health["version"]));
+    println!("site:     {}", text(&health["site"]));
+    println!("broker:   {}", if health["mqtt"]["connected"] == true { "connected" } else { "disconnected" });
+    println!(
+        "journal:  last sequence {}, {} events in {} commits, {} failed commits",
+        health["journal"]["last_seq"],
+        health["journal"]["events"],
+        health["journal"]["commits"],
+        health["journal"]["failed_commits"]
+    );
+    if health["status"] == "ok" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// GET /healthz over a plain socket, with a deadline.
+fn get_health(addr: std::net::SocketAddr) -> std::io::Result<serde_json::Value> {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_secs(5);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(stream, "GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let raw = String::from_utf8_lossy(&raw);
+    let body = raw.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+    serde_json::from_str(body).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// `bellhop backup`: a consistent copy of the journal while the daemon runs, verified before it is kept.
+pub fn backup(data_dir: &Path, to: &Path) -> ExitCode {
+    let mut shown = -1i64;
+    let mut progress = |share: f64| {
+        let percent = (share * 100.0) as i64;
+        if percent != shown {
+            shown = percent;
+            let filled = (share * 30.0) as usize;
+            eprint!("\rbacking up [{}{}] {percent:>3}%", "#".repeat(filled), "-".repeat(30 - filled));
+        }
+    };
+    match crate::store::backup(data_dir, to, &mut progress) {
+        Ok(report) => {
+            eprintln!();
+            println!(
+                "Backed up {} events (up to sequence {}) to {}; chain verified.",
+                report.events,
+                report.last_seq,
+                to.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!();
+            eprintln!("bellhop backup: {error}");
+            ExitCode::from(EX_IOERR)
+        }
+    }
+}
+
+/// `bellhop restore`: puts a verified backup in place of the journal; the daemon must be stopped.
+pub fn restore(data_dir: &Path, from: &Path) -> ExitCode {
+    match crate::store::restore(data_dir, from) {
+        Ok(report) => {
+            println!(
+                "Restored {} events (up to sequence {}) into {}; the previous journal is kept as bellhop.db.before-restore.",
+                report.events,
+                report.last_seq,
+                data_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error @ crate::store::StoreError::BrokenCopy { .. }) => {
+            eprintln!("bellhop restore: {} is not a good backup: {error}; nothing was changed.", from.display());
+            ExitCode::from(EX_DATAERR)
+        }
+        Err(error) => {
+            eprintln!("bellhop restore: {error}; nothing was changed.");
+            ExitCode::from(EX_IOERR)
+        }
+    }
+}
 
 /// Runs a future on a multi-threaded runtime and maps its error to a one-line message and exit status 1.
 pub fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {

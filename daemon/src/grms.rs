@@ -1,11 +1,15 @@
 //! The room-controller adapter: runs the firmware bridge and turns its events into core commands (source `grms`).
 //! It makes no decisions and never touches the store.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
 use firmware_bridge::{Bridge, BridgeEvent, BridgeHandle, OnClear};
 use tokio::task::JoinHandle;
 
 use crate::config::Grms;
 use crate::core::{Command, CoreHandle, GrmsSignal};
+use crate::metrics::Metrics;
 
 /// The running bridge and the task that forwards its events.
 pub struct GrmsAdapter {
@@ -15,13 +19,20 @@ pub struct GrmsAdapter {
 
 impl GrmsAdapter {
     /// Starts polling every configured controller.
-    pub fn start(grms: &Grms, core: CoreHandle) -> anyhow::Result<GrmsAdapter> {
+    pub fn start(grms: &Grms, core: CoreHandle, metrics: Arc<Metrics>) -> anyhow::Result<GrmsAdapter> {
         let (bridge, mut events) = Bridge::start(&grms.config, &grms.maps, &grms.rules)
             .map_err(|problems| anyhow::anyhow!("room controllers: {}", problems.join("; ")))?;
         let make_up_room_item = grms.config.make_up_room_item.clone();
         let offline_item = grms.config.offline_item.clone();
         let forward = tokio::spawn(async move {
             while let Some(event) = events.recv().await {
+                match &event {
+                    BridgeEvent::ControllerOffline { .. } => {
+                        metrics.controllers_offline.fetch_add(1, Ordering::Relaxed)
+                    }
+                    BridgeEvent::ControllerOnline { .. } => metrics.controllers_offline.fetch_sub(1, Ordering::Relaxed),
+                    _ => 0,
+                };
                 let command = command(event, &make_up_room_item, &offline_item);
                 if core.send(command).await.is_err() {
                     break;

@@ -12,7 +12,7 @@ pub fn init(level: &str) {
         if let Ok(journald) = tracing_journald::layer() {
             let _ = tracing_subscriber::registry()
                 .with(filter)
-                .with(journald.with_syslog_identifier("bellhop".into()))
+                .with(journald.with_syslog_identifier("bellhop".into()).with_field_prefix(None))
                 .try_init();
             return;
         }

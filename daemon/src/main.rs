@@ -46,6 +46,33 @@ enum Cmd {
         #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
         config: PathBuf,
     },
+    /// Ask the running daemon how it is (its /healthz), with the address from the configuration.
+    Status {
+        /// The configuration file (for the HTTP address).
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Ask this address instead, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Copy the journal to a file while the daemon runs; the copy's chain is verified before it is kept.
+    Backup {
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+        /// The backup file to create (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the journal with a backup (the daemon must be stopped); the old journal is kept beside it.
+    Restore {
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Check the journal's hash chain and say where it breaks.
     Verify {
         /// The data directory.
@@ -104,6 +131,17 @@ fn main() -> ExitCode {
                 ExitCode::from(EX_USAGE)
             }
         },
+        Cmd::Status { config, http } => {
+            match http.map(Ok).unwrap_or_else(|| config::load(&config).map(|c| c.http.listen)) {
+                Ok(addr) => cli::status(addr),
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    ExitCode::from(EX_USAGE)
+                }
+            }
+        }
+        Cmd::Backup { data_dir, to } => cli::backup(&data_dir, &to),
+        Cmd::Restore { data_dir, from } => cli::restore(&data_dir, &from),
         Cmd::Verify { data_dir } => cli::verify(&data_dir),
         Cmd::Token { command: TokenCmd::Create { role, label, data_dir } } => {
             cli::create_token(&data_dir, &role, &label)

@@ -22,6 +22,7 @@ pub use auth::{hash_secret, new_token, Role};
 pub use response::{ApiError, Body};
 
 use crate::core::CoreHandle;
+use crate::metrics::Metrics;
 use crate::mqtt::MqttLink;
 use crate::store::ReadPool;
 
@@ -35,6 +36,8 @@ pub struct ApiState {
     pub mqtt: Option<Arc<MqttLink>>,
     /// The site code, for health.
     pub site: String,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Serves until shutdown. Connections already open finish their current request.
@@ -79,12 +82,23 @@ pub async fn route(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().clone();
     let result = match (&method, segments.as_slice()) {
         (&Method::GET, ["healthz"]) => Ok(health(state)),
+        (&Method::GET, ["metrics"]) => metrics(state, &req).await,
         (_, ["api", "v1", "tickets"]) | (_, ["api", "v1", "tickets", ..]) => {
             tickets::route(state, &method, &segments[3..], req).await
         }
         _ => Err(ApiError::not_found(format!("no endpoint {method} {path}"))),
     };
     result.unwrap_or_else(ApiError::into_response)
+}
+
+/// Prometheus metrics, for any role that may read tickets and for installers.
+async fn metrics(state: &ApiState, req: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    let allowed = [auth::READ_TICKETS, &[auth::Role::Installer]].concat();
+    auth::authorize(request::bearer(req).as_deref(), &state.reads, &allowed).await?;
+    let open = state.reads.with(|r| r.tickets().open_by_status()).await?;
+    let connected = state.mqtt.as_ref().is_some_and(|m| m.is_connected());
+    let text = state.metrics.render(state.core.stats(), &open, connected);
+    Ok(response::text("text/plain; version=0.0.4; charset=utf-8", text))
 }
 
 fn health(state: &ApiState) -> Response<Body> {

@@ -46,6 +46,7 @@ pub(super) fn apply(
         Command::Comment { actor, ticket, text, reply } => {
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
         }
+        Command::Ping { reply } => Reply::Pong(reply),
         Command::Grms { controller, location, signal } => {
             let what = format!("{controller} at {location}: {signal:?}");
             match cx.guarded(|cx| cx.grms(&controller, &location, signal)) {

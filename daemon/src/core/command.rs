@@ -123,6 +123,11 @@ pub enum Command {
         /// Gets the updated ticket, after commit.
         reply: oneshot::Sender<Result<Ticket, CoreError>>,
     },
+    /// Proves the writer loop is alive (the systemd watchdog); answered once the writer has taken it.
+    Ping {
+        /// Gets the answer once the writer has taken the command.
+        reply: oneshot::Sender<()>,
+    },
     /// A room controller's signal, from the GRMS bridge. Nothing waits for an answer.
     Grms {
         /// The controller's id.
@@ -167,6 +172,7 @@ impl Command {
                 Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
             }
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
+            Command::Ping { reply } => Reply::Pong(reply),
         }
     }
 }
@@ -179,6 +185,8 @@ pub enum Reply {
     Ticket(oneshot::Sender<Result<Ticket, CoreError>>, Result<Ticket, CoreError>),
     /// Nobody waits; a failed commit is logged with this description of what was lost.
     Unanswered(String),
+    /// The answer to a ping: the writer is alive, whether or not the commit succeeded.
+    Pong(oneshot::Sender<()>),
 }
 
 impl Reply {
@@ -192,6 +200,9 @@ impl Reply {
                 let _ = tx.send(result);
             }
             Reply::Unanswered(_) => {}
+            Reply::Pong(tx) => {
+                let _ = tx.send(());
+            }
         }
     }
 
@@ -205,6 +216,9 @@ impl Reply {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
             Reply::Unanswered(what) => tracing::error!(why, what, "A room-controller signal was not stored."),
+            Reply::Pong(tx) => {
+                let _ = tx.send(());
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ use tv_protocol::{decode_feedback, decode_request, Ack, Topic, Topics};
 
 use super::session::{MqttLink, Received};
 use crate::core::{Command, CoreHandle, Origin};
+use crate::metrics::Metrics;
 use crate::ticket::Source;
 
 /// A message waiting for its turn to be acknowledged.
@@ -26,9 +27,10 @@ pub async fn run(
     core: CoreHandle,
     mut received: mpsc::UnboundedReceiver<Received>,
     mut shutdown: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
 ) {
     let (queue, in_flight) = mpsc::channel(8192);
-    let acker = tokio::spawn(acknowledge(link.clone(), in_flight));
+    let acker = tokio::spawn(acknowledge(link.clone(), in_flight, metrics));
     loop {
         let message = tokio::select! {
             biased;
@@ -77,13 +79,14 @@ async fn dispatch(
 
 /// Publishes each answer, then PUBACKs its message, strictly in arrival order. A PUBACK is dropped when the message
 /// arrived on an earlier connection: its packet id may now belong to another message.
-async fn acknowledge(link: Arc<MqttLink>, mut in_flight: mpsc::Receiver<InFlight>) {
+async fn acknowledge(link: Arc<MqttLink>, mut in_flight: mpsc::Receiver<InFlight>, metrics: Arc<Metrics>) {
     while let Some(InFlight { publish, generation, answer }) = in_flight.recv().await {
         if let Some((topic, reply)) = answer {
             let Ok(ack) = reply.await else {
                 tracing::warn!("The core stopped before answering; leaving the message for redelivery.");
                 continue;
             };
+            metrics.count_ack(&ack);
             if let Err(error) = link.client.publish(topic, QoS::AtLeastOnce, false, ack.encode()).await {
                 tracing::warn!(%error, "Could not queue an ack.");
                 continue;

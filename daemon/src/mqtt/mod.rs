@@ -18,6 +18,7 @@ use tv_protocol::Topics;
 
 use crate::config::Config;
 use crate::core::CoreHandle;
+use crate::metrics::Metrics;
 use crate::store::ReadPool;
 
 /// The running adapter.
@@ -31,13 +32,13 @@ pub struct Mqtt {
 
 impl Mqtt {
     /// Starts the broker session, the ingest path and the status publisher.
-    pub fn start(config: &Config, topics: Topics, core: CoreHandle, reads: ReadPool) -> Mqtt {
+    pub fn start(config: &Config, topics: Topics, core: CoreHandle, reads: ReadPool, metrics: Arc<Metrics>) -> Mqtt {
         let (link, session, received) = session::connect(config);
         let (stop, stopped) = watch::channel(false);
         let event_loop = tokio::spawn(session::drive(link.clone(), session, topics.clone()));
         let known: Vec<String> = config.locations.keys().cloned().collect();
         let workers = vec![
-            tokio::spawn(ingest::run(link.clone(), topics.clone(), core.clone(), received, stopped.clone())),
+            tokio::spawn(ingest::run(link.clone(), topics.clone(), core.clone(), received, stopped.clone(), metrics)),
             tokio::spawn(status::run(link.clone(), topics, core, reads, known, stopped)),
         ];
         Mqtt { link, stop, event_loop, workers }

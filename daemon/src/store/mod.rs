@@ -3,6 +3,7 @@
 //! One [`Store`] (the writer's connection) appends events and updates projections in the same transaction;
 //! [`Reader`]s answer queries from their own connections. WAL mode lets readers work while the writer commits.
 
+mod backup;
 mod chain;
 mod grms;
 mod journal;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use backup::{backup, lock, restore, DataDirLock};
 pub use chain::{hash as chain_hash, Link, GENESIS};
 pub use journal::{verify, ChainBreak, VerifyReport};
 pub use pool::ReadPool;
@@ -49,6 +51,17 @@ pub enum StoreError {
         found: u32,
         /// Newest version this build knows.
         supported: u32,
+    },
+    /// Another Bellhop daemon holds the data directory.
+    #[error("{0} is in use by a running Bellhop daemon; stop it first (systemctl stop bellhop)")]
+    InUse(PathBuf),
+    /// A backup's hash chain does not verify.
+    #[error("the copy's journal is broken at sequence {seq}: {reason}")]
+    BrokenCopy {
+        /// Where it breaks.
+        seq: u64,
+        /// Why.
+        reason: String,
     },
     /// A rollback inside the transaction failed, so the whole transaction was abandoned.
     #[error("a rollback failed; the batch was abandoned")]
