@@ -206,3 +206,39 @@ fn mosquitto_clients_can_follow_the_protocol_doc() {
     assert_eq!(ack["ticket"], "E2E-1");
     assert_eq!(ack["eta_s"], 900);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guests_rate_resolved_tickets_once_and_cancel_open_ones() {
+    let rig = rig("");
+    let mut tv = Device::connect(rig.broker.port, "105", "tv-105", &[]).await;
+    let towels = tv.request(br#"{"id":"t1","item":"hk.towels"}"#).await.ticket.unwrap();
+    let ac = tv.request(br#"{"id":"t2","item":"eng.ac"}"#).await.ticket.unwrap();
+
+    // Rating an open ticket is refused; the guest may cancel it instead, once.
+    let early = tv.feedback(format!(r#"{{"id":"f1","ticket":"{towels}","kind":"rating","stars":5}}"#).as_bytes()).await;
+    assert_eq!(early.error.map(|e| e.code), Some(ErrorCode::BadPayload));
+    let cancel = format!(r#"{{"id":"f2","ticket":"{ac}","kind":"cancel"}}"#);
+    assert_eq!(tv.feedback(cancel.as_bytes()).await.result, AckResult::Accepted);
+    assert_eq!(tv.feedback(cancel.as_bytes()).await.result, AckResult::Duplicate);
+
+    // Once resolved, a rating is accepted; its retry is a duplicate and records nothing more.
+    let token = rig.daemon.token("staff");
+    let (status, body) =
+        post_json(&rig.daemon.http, &format!("/api/v1/tickets/{towels}/resolve"), &token, serde_json::json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let rating = format!(r#"{{"id":"f3","ticket":"{towels}","kind":"rating","stars":4,"comment":"quick"}}"#);
+    assert_eq!(tv.feedback(rating.as_bytes()).await.result, AckResult::Accepted);
+    assert_eq!(tv.feedback(rating.as_bytes()).await.result, AckResult::Duplicate);
+
+    // Another room's device may not give feedback on this room's ticket.
+    let mut other = Device::connect(rig.broker.port, "106", "tv-106", &[]).await;
+    let foreign =
+        other.feedback(format!(r#"{{"id":"x","ticket":"{towels}","kind":"rating","stars":1}}"#).as_bytes()).await;
+    assert_eq!(foreign.error.map(|e| e.code), Some(ErrorCode::LocationMismatch));
+
+    let (_, body) = get(&rig.daemon.http, &format!("/api/v1/tickets/{towels}"), &token).await;
+    let ratings = body["history"].as_array().unwrap().iter().filter(|e| e["kind"] == "ticket_rated").count();
+    assert_eq!(ratings, 1, "{body}");
+    let (_, body) = get(&rig.daemon.http, &format!("/api/v1/tickets/{ac}"), &token).await;
+    assert_eq!(body["ticket"]["status"], "cancelled");
+}

@@ -27,6 +27,16 @@ pub fn reloading(done: bool, status: &str) {
     }
 }
 
+/// The watchdog interval systemd asks for: `WATCHDOG_USEC`, unless `WATCHDOG_PID` names another process (as in
+/// libsystemd's `sd_watchdog_enabled`).
+fn watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok().filter(|&u| u > 0)?;
+    match std::env::var("WATCHDOG_PID").ok().map(|p| p.parse::<u32>()) {
+        Some(Ok(pid)) if pid != std::process::id() => None,
+        _ => Some(Duration::from_micros(usec)),
+    }
+}
+
 fn notify(state: &[NotifyState<'_>]) {
     if let Err(error) = sd_notify::notify(false, state) {
         tracing::debug!(%error, "Could not notify the service manager.");
@@ -36,11 +46,7 @@ fn notify(state: &[NotifyState<'_>]) {
 /// When systemd asks for a watchdog, pings the writer at half the interval and sends `WATCHDOG=1` (with a fresh
 /// `STATUS=` line from `status`) only when the writer answered in time, so a wedged core gets restarted.
 pub fn watchdog(core: CoreHandle, status: impl Fn() -> String + Send + 'static) -> Option<JoinHandle<()>> {
-    let mut usec = 0;
-    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
-        return None;
-    }
-    let period = Duration::from_micros(usec) / 2;
+    let period = watchdog_interval()? / 2;
     Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
         loop {

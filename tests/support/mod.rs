@@ -152,6 +152,11 @@ impl Daemon {
 
     /// Starts the daemon on an existing configuration file, on a fresh free HTTP port.
     pub fn start_with(dir: &Path, config: &Path) -> Daemon {
+        Daemon::start_with_env(dir, config, &[])
+    }
+
+    /// Like [`Daemon::start_with`], with extra environment variables (e.g. systemd's `NOTIFY_SOCKET`).
+    pub fn start_with_env(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Daemon {
         let data_dir = dir.join("data");
         let port = free_port().expect("free port");
         let http = format!("127.0.0.1:{port}");
@@ -163,6 +168,7 @@ impl Daemon {
             .arg(&data_dir)
             .args(["--http", &http])
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -253,6 +259,12 @@ pub async fn http(
 
 /// GET over a plain blocking socket (usable inside or outside a runtime), with an optional token.
 pub fn http_get_blocking(addr: &str, path: &str, token: Option<&str>) -> std::io::Result<(u16, Value)> {
+    let (status, body) = http_get_text_blocking(addr, path, token)?;
+    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+/// GET over a plain socket, returning the status and the body as text (for `/metrics`).
+pub fn http_get_text_blocking(addr: &str, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -267,7 +279,7 @@ pub fn http_get_blocking(addr: &str, path: &str, token: Option<&str>) -> std::io
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    Ok((status, body.to_owned()))
 }
 
 /// The journal's last sequence number as the running daemon reports it.
@@ -358,6 +370,13 @@ impl Device {
     pub async fn publish_request(&self, payload: &[u8]) {
         let topic = tv_protocol::Topics::new("bellhop").unwrap().request(&self.location, &self.device);
         self.publish(&topic, payload).await;
+    }
+
+    /// Publishes `payload` on this device's feedback topic and returns the ack.
+    pub async fn feedback(&mut self, payload: &[u8]) -> tv_protocol::Ack {
+        let topic = tv_protocol::Topics::new("bellhop").unwrap().feedback(&self.location, &self.device);
+        self.publish(&topic, payload).await;
+        self.next_ack().await
     }
 
     /// Publishes `payload` on `topic` at QoS 1.

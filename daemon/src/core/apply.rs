@@ -266,6 +266,11 @@ impl Cx<'_, '_> {
             cx.reject(&actor, origin, Some(feedback.id.clone()), code, &message)?;
             Ok(Ack::rejected(&feedback.id, code, &message))
         };
+        // Feedback ids share the device's idempotency keys under a prefix no request id can have.
+        let key = format!("feedback:{}", feedback.id);
+        if let Some(ticket) = self.txn.query().by_request(&origin.device, &key)? {
+            return Ok(Ack::duplicate(&feedback.id, &ticket, None));
+        }
         let Some(ticket) = self.txn.query().get(&feedback.ticket)? else {
             return refuse(self, ErrorCode::BadPayload, format!("no ticket {}", feedback.ticket));
         };
@@ -278,15 +283,17 @@ impl Cx<'_, '_> {
         }
         match feedback.kind {
             FeedbackKind::Rating { stars, comment } => {
-                if ticket.status.is_open() {
+                if ticket.status.is_open() || ticket.status == crate::ticket::Status::Cancelled {
                     return refuse(self, ErrorCode::BadPayload, "a ticket can be rated once it is resolved".into());
                 }
                 self.append(&actor, EventBody::TicketRated { ticket: ticket.number.clone(), stars, comment })?;
+                self.txn.tickets().remember_request(&origin.device, &key, &ticket.number)?;
                 Ok(Ack::accepted(&feedback.id, &ticket.number, None))
             }
             FeedbackKind::Cancel => match lifecycle::transition(ticket.status, Action::Cancel) {
                 Ok(to) => {
                     self.change_status(&actor, &ticket, Action::Cancel, to, Some("cancelled by the guest".into()))?;
+                    self.txn.tickets().remember_request(&origin.device, &key, &ticket.number)?;
                     Ok(Ack::accepted(&feedback.id, &ticket.number, None))
                 }
                 Err(_) if ticket.status == crate::ticket::Status::Cancelled => {

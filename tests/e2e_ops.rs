@@ -1,0 +1,185 @@
+//! Running as an appliance: systemd notifications (ready, watchdog, reload, stopping), SIGHUP reload that keeps the
+//! last good configuration, `/metrics`, and the operator commands `status`, `backup` and `restore`.
+
+mod support;
+
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::*;
+
+/// A stand-in for systemd's notification socket: a real datagram socket the daemon writes to.
+struct NotifySocket {
+    socket: UnixDatagram,
+    seen: Vec<String>,
+}
+
+impl NotifySocket {
+    fn bind(path: &std::path::Path) -> NotifySocket {
+        let socket = UnixDatagram::bind(path).expect("bind the notify socket");
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        NotifySocket { socket, seen: Vec::new() }
+    }
+
+    /// Reads notifications until one contains `line`, within 20 s.
+    fn wait_for(&mut self, line: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Ok(n) = self.socket.recv(&mut buf) {
+                let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let found = message.lines().any(|l| l == line);
+                self.seen.push(message);
+                if found {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "no {line:?} from the daemon; saw {:?}", self.seen);
+        }
+    }
+}
+
+fn signal(daemon: &Daemon, name: &str) {
+    let status = std::process::Command::new("kill").arg(format!("-{name}")).arg(daemon.child.id().to_string()).status();
+    assert!(status.unwrap().success());
+}
+
+const EXTRA_ITEM: &str = "\n[[catalog]]\ncode = \"hk.iron\"\ncategory = \"housekeeping\"\ndepartment = \"housekeeping\"\npriority = \"low\"\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn systemd_sees_ready_watchdog_reload_and_stopping_and_a_bad_reload_changes_nothing() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let config_path = dir.path().join("bellhop.toml");
+    let base = base_config(&dir.path().join("data"), broker.port, "");
+    std::fs::write(&config_path, &base).unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let mut notify = NotifySocket::bind(&socket_path);
+    let mut daemon = Daemon::start_with_env(
+        dir.path(),
+        &config_path,
+        &[("NOTIFY_SOCKET", socket_path.to_str().unwrap()), ("WATCHDOG_USEC", "400000")],
+    );
+    notify.wait_for("READY=1");
+    notify.wait_for("WATCHDOG=1");
+    assert!(notify.seen.iter().any(|m| m.contains("STATUS=Running")), "{:?}", notify.seen);
+    let token = daemon.token("staff");
+    let raise = |item: &str| json!({"item": item, "location": "101"});
+
+    // Before the reload the item is unknown; SIGHUP with it added makes it known without a restart.
+    let (status, _) = post_json(&daemon.http, "/api/v1/tickets", &token, raise("hk.iron")).await;
+    assert_eq!(status, 422);
+    std::fs::write(&config_path, base.clone() + EXTRA_ITEM).unwrap();
+    signal(&daemon, "HUP");
+    notify.wait_for("RELOADING=1");
+    notify.wait_for("READY=1");
+    let (status, body) = post_json(&daemon.http, "/api/v1/tickets", &token, raise("hk.iron")).await;
+    assert_eq!(status, 201, "{body}");
+
+    // A broken file is refused whole: the last good configuration stays in force.
+    std::fs::write(&config_path, base.replace("priority = \"low\"", "priority = \"soon\"") + EXTRA_ITEM).unwrap();
+    signal(&daemon, "HUP");
+    let metrics_token = daemon.token("installer");
+    wait_until_async(Duration::from_secs(20), "the refused reload in /metrics", || async {
+        let (status, text) = raw_get(&daemon.http, "/metrics", &metrics_token).await;
+        (status == 200 && text.contains("bellhop_config_reload_failures_total 1")).then_some(())
+    })
+    .await;
+    let (status, body) = post_json(&daemon.http, "/api/v1/tickets", &token, raise("hk.iron")).await;
+    assert_eq!(status, 201, "the last good configuration was dropped: {body}");
+    assert!(daemon.log_text().contains("soon"), "the refusal does not name the bad value:\n{}", daemon.log_text());
+
+    let exit = daemon.terminate();
+    assert!(exit.success(), "{exit}");
+    notify.wait_for("STOPPING=1");
+}
+
+/// GET returning the raw body, for the text exposition.
+async fn raw_get(addr: &str, path: &str, token: &str) -> (u16, String) {
+    let (addr, path, token) = (addr.to_owned(), path.to_owned(), token.to_owned());
+    tokio::task::spawn_blocking(move || http_get_text_blocking(&addr, &path, Some(&token)).expect("HTTP GET"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_by_result_and_need_a_token() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, ""));
+    daemon.wait_mqtt_connected();
+    let mut tv = Device::connect(broker.port, "101", "tv-101", &[]).await;
+    tv.request(br#"{"id":"a","item":"hk.towels"}"#).await;
+    tv.request(br#"{"id":"a","item":"hk.towels"}"#).await;
+    tv.request(br#"{"id":"b","item":"hk.unicorn"}"#).await;
+    let token = daemon.token("installer");
+    let (status, text) = raw_get(&daemon.http, "/metrics", &token).await;
+    assert_eq!(status, 200, "{text}");
+    for line in [
+        "bellhop_device_requests_total{result=\"accepted\"} 1",
+        "bellhop_device_requests_total{result=\"duplicate\"} 1",
+        "bellhop_device_requests_total{result=\"rejected\"} 1",
+        "bellhop_device_rejections_total{code=\"unknown_item\"} 1",
+        "bellhop_tickets_open{status=\"new\"} 1",
+        "bellhop_mqtt_connected 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    let (status, _) = raw_get(&daemon.http, "/metrics", "bh_not-a-token").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_backup_and_restore_for_operators() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let mut daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, ""));
+    daemon.wait_mqtt_connected();
+    let data = daemon.data_dir.to_str().unwrap().to_owned();
+
+    let out = bellhop(&["status", "--http", &daemon.http]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("status:   ok") && stdout.contains("broker:   connected"), "{stdout}");
+
+    // An online backup while TVs keep raising requests.
+    let mut tv = Device::connect(broker.port, "102", "tv-102", &[]).await;
+    for n in 0..20 {
+        tv.request(format!(r#"{{"id":"r{n}","item":"hk.towels"}}"#).as_bytes()).await;
+    }
+    let backup = dir.path().join("backup.db");
+    let out = bellhop(&["backup", "--data-dir", &data, "--to", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chain verified"));
+    let backed_up = last_seq(&daemon.http).unwrap();
+    let again = bellhop(&["backup", "--data-dir", &data, "--to", backup.to_str().unwrap()]);
+    assert!(!again.status.success(), "a backup overwrote an existing file");
+
+    // Restore refuses while the daemon runs, and works once it has stopped.
+    let refused = bellhop(&["restore", "--data-dir", &data, "--from", backup.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(74));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
+    tv.request(br#"{"id":"after-backup","item":"eng.ac"}"#).await;
+    assert!(daemon.terminate().success());
+    let out = bellhop(&["restore", "--data-dir", &data, "--from", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verified = bellhop(&["verify", "--data-dir", &data]);
+    assert!(verified.status.success());
+    let db = open_db(&daemon.data_dir);
+    let restored: i64 = db.query_row("SELECT max(seq) FROM events", [], |r| r.get(0)).unwrap();
+    assert!(restored as u64 >= backed_up, "the backup lost events: {restored} < {backed_up}");
+    let after: i64 = db.query_row("SELECT count(*) FROM tickets WHERE item = 'eng.ac'", [], |r| r.get(0)).unwrap();
+    assert_eq!(after, 0, "the restore kept a ticket raised after the backup");
+    assert!(daemon.data_dir.join("bellhop.db.before-restore").exists());
+
+    // A corrupt backup is refused and changes nothing.
+    let bad = dir.path().join("bad.db");
+    std::fs::write(&bad, b"not a database").unwrap();
+    let out = bellhop(&["restore", "--data-dir", &data, "--from", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(bellhop(&["verify", "--data-dir", &data]).status.success());
+
+    let out = bellhop(&["status", "--http", &daemon.http]);
+    assert_eq!(out.status.code(), Some(69), "status of a stopped daemon");
+}
