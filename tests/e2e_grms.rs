@@ -19,6 +19,7 @@ use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 const DOOR_STATION: usize = 5;
 const SOS: usize = 11;
 const LEAK: usize = 12;
+const SETPOINT: usize = 8;
 
 /// The holding registers of one controller (unit 1).
 #[derive(Clone, Default)]
@@ -27,6 +28,10 @@ struct Registers(Arc<Mutex<HashMap<usize, u16>>>);
 impl Registers {
     fn set(&self, address: usize, value: u16) {
         self.0.lock().unwrap().insert(address, value);
+    }
+
+    fn get(&self, address: usize) -> u16 {
+        self.0.lock().unwrap().get(&address).copied().unwrap_or(0)
     }
 }
 
@@ -37,8 +42,18 @@ impl Service for Registers {
     type Future = Ready<Result<Option<Response>, ExceptionCode>>;
 
     fn call(&self, req: Self::Request) -> Self::Future {
-        let regs = self.0.lock().unwrap();
+        let mut regs = self.0.lock().unwrap();
         ready(match req.request {
+            Request::WriteSingleRegister(address, value) => {
+                regs.insert(usize::from(address), value);
+                Ok(Some(Response::WriteSingleRegister(address, value)))
+            }
+            Request::WriteMultipleRegisters(start, words) => {
+                for (i, w) in words.iter().enumerate() {
+                    regs.insert(usize::from(start) + i, *w);
+                }
+                Ok(Some(Response::WriteMultipleRegisters(start, words.len() as u16)))
+            }
             Request::ReadHoldingRegisters(start, n) => Ok(Some(Response::ReadHoldingRegisters(
                 (start..start + n).map(|a| regs.get(&usize::from(a)).copied().unwrap_or(0)).collect(),
             ))),
@@ -113,6 +128,7 @@ map = "smt-131"
 tcp = {{ host = "127.0.0.1", port = {port}, unit = 1 }}
 poll_interval_ms = 100
 timeout_ms = 300
+allow_writes = true
 
 [[grms.rules]]
 name = "sos"
@@ -228,4 +244,49 @@ async fn alarms_raise_one_ticket_per_episode_and_clear_as_configured() {
     .await;
     assert_eq!(tickets(http, &token, "grms.offline").await.len(), 1, "one outage raised more than one ticket");
     assert_chain_verifies(&daemon.data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn installers_read_a_controller_and_supervisors_write_its_setpoint() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let registers = Registers::default();
+    registers.set(9, 231); // room temperature 23.1 °C
+    let (_stop, _server) = serve(listener, registers.clone());
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, &grms_config(port)));
+
+    let config = daemon.config.to_str().unwrap().to_owned();
+    let read =
+        tokio::task::spawn_blocking(move || bellhop(&["grms", "read", "--config", &config, "--controller", "rc-101"]))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&read.stdout);
+    assert!(read.status.success(), "{stdout}{}", String::from_utf8_lossy(&read.stderr));
+    assert!(stdout.lines().any(|l| l.contains("room_temp") && l.contains("23.1")), "{stdout}");
+
+    let supervisor = daemon.token("supervisor");
+    let path = "/api/v1/grms/controllers/rc-101/points/setpoint";
+    let (status, body) = post_json(&daemon.http, path, &supervisor, serde_json::json!({"value": 22.5})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(registers.get(SETPOINT), 225);
+    let db = open_db(&daemon.data_dir);
+    let journaled: String = db
+        .query_row("SELECT payload FROM events WHERE kind = 'controller_point_written'", [], |r| r.get(0))
+        .expect("the write is journaled");
+    assert!(journaled.contains("\"outcome\":\"ok\""), "{journaled}");
+
+    let (status, _) = post_json(
+        &daemon.http,
+        "/api/v1/grms/controllers/rc-101/points/room_temp",
+        &supervisor,
+        serde_json::json!({"value": 1}),
+    )
+    .await;
+    assert_eq!(status, 409, "a read-only point was written");
+    let staff = daemon.token("staff");
+    let (status, _) = post_json(&daemon.http, path, &staff, serde_json::json!({"value": 30})).await;
+    assert_eq!(status, 403);
+    assert_eq!(registers.get(SETPOINT), 225);
 }

@@ -102,7 +102,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let http = listener.local_addr()?;
     let site = config.site.code.clone();
     let (config_tx, config_rx) = watch::channel(Arc::new(config.clone()));
-    let (core, writer) = core::start(store, config_rx, Arc::new(SystemClock));
+    let (core, writer) = core::start(store, config_rx.clone(), Arc::new(SystemClock));
     let reads = ReadPool::new(&data_dir);
     let metrics = Arc::new(Metrics::default());
     let mqtt = Mqtt::start(&config, topics, core.clone(), reads.clone(), metrics.clone());
@@ -114,8 +114,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
-    let state =
-        Arc::new(ApiState { core: core.clone(), reads, mqtt: Some(link.clone()), site, metrics: metrics.clone() });
+    let state = Arc::new(ApiState {
+        core: core.clone(),
+        reads,
+        mqtt: Some(link.clone()),
+        site,
+        metrics: metrics.clone(),
+        config: config_rx,
+    });
     let server = tokio::spawn(api::serve(listener, state, stopped.clone()));
     tracing::info!(http = %http, broker = %config.mqtt.broker, data_dir = %data_dir.display(), "Bellhop is running.");
     systemd::ready("Running.");

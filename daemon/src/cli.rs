@@ -67,6 +67,43 @@ fn get_health(addr: std::net::SocketAddr) -> std::io::Result<serde_json::Value> 
     serde_json::from_str(body).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
+/// `bellhop grms read`: reads every point of one controller once and prints it.
+pub fn grms_read(config: &crate::config::Config, id: &str) -> ExitCode {
+    let found = config.grms.as_ref().and_then(|g| {
+        let c = g.config.controllers.iter().find(|c| c.id == id)?;
+        Some((c.clone(), g.maps.get(&c.map)?.clone()))
+    });
+    let Some((controller, map)) = found else {
+        eprintln!("bellhop grms read: {} has no [[grms.controllers]] entry with id {id:?}", config.path.display());
+        return ExitCode::from(64);
+    };
+    let Some((endpoint, unit)) = controller.endpoint() else {
+        eprintln!("bellhop grms read: {id} needs exactly one of tcp or rtu");
+        return ExitCode::from(64);
+    };
+    let timeout = std::time::Duration::from_millis(controller.timeout_ms);
+    let mut read = None;
+    let code = block_on(async {
+        read = Some(firmware_bridge::read_points(&endpoint, unit, &map, timeout).await);
+        Ok(())
+    });
+    match read {
+        Some(Ok(points)) => {
+            println!("{id} at {} ({}, unit {unit}):", controller.location, map.model);
+            for (name, value) in points {
+                let unit = map.point(&name).map(|p| p.unit.as_str()).unwrap_or("");
+                println!("  {name:<16} {value} {unit}");
+            }
+            ExitCode::SUCCESS
+        }
+        Some(Err(error)) => {
+            eprintln!("bellhop grms read: {id} did not answer: {error}. Check the address, unit id and wiring.");
+            ExitCode::from(EX_UNAVAILABLE)
+        }
+        None => code,
+    }
+}
+
 /// `bellhop backup`: a consistent copy of the journal while the daemon runs, verified before it is kept.
 pub fn backup(data_dir: &Path, to: &Path) -> ExitCode {
     let mut shown = -1i64;

@@ -109,6 +109,19 @@ pub enum EventBody {
         /// Whether do-not-disturb is on.
         on: bool,
     },
+    /// Staff wrote a point of a room controller (a setpoint, a reset), with the outcome.
+    ControllerPointWritten {
+        /// The controller's id.
+        controller: String,
+        /// Its location.
+        location: String,
+        /// The point's name in the register map.
+        point: String,
+        /// The value asked for.
+        value: serde_json::Value,
+        /// `ok`, or why the write failed.
+        outcome: String,
+    },
     /// An API token was issued.
     TokenCreated {
         /// The token's public id (never the secret).
@@ -131,6 +144,7 @@ impl EventBody {
             EventBody::TicketCommented { .. } => "ticket_commented",
             EventBody::TicketRated { .. } => "ticket_rated",
             EventBody::DoNotDisturbChanged { .. } => "do_not_disturb_changed",
+            EventBody::ControllerPointWritten { .. } => "controller_point_written",
             EventBody::TokenCreated { .. } => "token_created",
         }
     }
@@ -145,6 +159,7 @@ impl EventBody {
             | EventBody::TicketRated { ticket, .. } => Some(ticket),
             EventBody::RequestRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }
+            | EventBody::ControllerPointWritten { .. }
             | EventBody::TokenCreated { .. } => None,
         }
     }

@@ -79,6 +79,11 @@ enum Cmd {
         #[arg(long, default_value = "/var/lib/bellhop")]
         data_dir: PathBuf,
     },
+    /// Room controllers (GRMS).
+    Grms {
+        #[command(subcommand)]
+        command: GrmsCmd,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -86,6 +91,19 @@ enum Cmd {
     },
     /// Run a simulated property: a local Mosquitto, the daemon, and TVs that raise requests.
     Demo(cli::DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum GrmsCmd {
+    /// Read every point of one controller now and print it: checks wiring, unit id and register map.
+    Read {
+        /// The configuration file naming the controller.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// The controller's id, e.g. rc-101.
+        #[arg(long)]
+        controller: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -143,6 +161,13 @@ fn main() -> ExitCode {
         Cmd::Backup { data_dir, to } => cli::backup(&data_dir, &to),
         Cmd::Restore { data_dir, from } => cli::restore(&data_dir, &from),
         Cmd::Verify { data_dir } => cli::verify(&data_dir),
+        Cmd::Grms { command: GrmsCmd::Read { config, controller } } => match config::load(&config) {
+            Ok(config) => cli::grms_read(&config, &controller),
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(EX_USAGE)
+            }
+        },
         Cmd::Token { command: TokenCmd::Create { role, label, data_dir } } => {
             cli::create_token(&data_dir, &role, &label)
         }

@@ -94,6 +94,9 @@ pub struct ControllerConfig {
     /// Points polled at their own interval.
     #[serde(default)]
     pub poll_groups: Vec<PollGroup>,
+    /// Whether staff may write this controller's writable points (setpoint, reset) through Bellhop. Off by default.
+    #[serde(default)]
+    pub allow_writes: bool,
 }
 
 /// Modbus TCP endpoint.

@@ -2,6 +2,7 @@
 //! The route table is in [`route`]; the specification is `docs/api.md`.
 
 mod auth;
+mod grms;
 mod request;
 mod response;
 mod tickets;
@@ -21,6 +22,7 @@ use tokio::sync::watch;
 pub use auth::{hash_secret, new_token, Role};
 pub use response::{ApiError, Body};
 
+use crate::config::Config;
 use crate::core::CoreHandle;
 use crate::metrics::Metrics;
 use crate::mqtt::MqttLink;
@@ -38,6 +40,8 @@ pub struct ApiState {
     pub site: String,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The configuration in force.
+    pub config: watch::Receiver<Arc<Config>>,
 }
 
 /// Serves until shutdown. Connections already open finish their current request.
@@ -83,6 +87,7 @@ pub async fn route(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
     let result = match (&method, segments.as_slice()) {
         (&Method::GET, ["healthz"]) => Ok(health(state)),
         (&Method::GET, ["metrics"]) => metrics(state, &req).await,
+        (_, ["api", "v1", "grms", ..]) => grms::route(state, &method, &segments[3..], req).await,
         (_, ["api", "v1", "tickets"]) | (_, ["api", "v1", "tickets", ..]) => {
             tickets::route(state, &method, &segments[3..], req).await
         }

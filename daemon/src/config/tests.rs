@@ -118,3 +118,38 @@ fn menu_version_follows_the_catalog() {
     assert_eq!(a.menu().version, a.menu().version);
     assert_ne!(a.menu().version, b.menu().version);
 }
+
+#[test]
+fn room_controller_rules_must_raise_catalog_items_at_known_locations() {
+    let map = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/smt-131.toml");
+    let text = MINIMAL.to_owned()
+        + &format!(
+            r#"
+[[locations]]
+id = "101"
+kind = "room"
+
+[grms.maps]
+smt-131 = "{map}"
+
+[[grms.controllers]]
+id = "rc-9"
+location = "909"
+map = "smt-131"
+tcp = {{ host = "10.0.0.9", unit = 1 }}
+
+[[grms.rules]]
+name = "sos"
+when = "sos == true"
+item = "grms.sos"
+"#
+        );
+    let errors = errors(&text);
+    assert!(
+        errors.iter().any(|e| e.contains("grms.rules[0].item: no [[catalog]] item has code \"grms.sos\"")),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("grms.controllers[0].location: no [[locations]] entry")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("grms.offline_item")), "{errors:?}");
+    assert!(errors.iter().all(|e| e.starts_with("b.toml:")), "{errors:?}");
+}

@@ -47,6 +47,10 @@ pub(super) fn apply(
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
         }
         Command::Ping { reply } => Reply::Pong(reply),
+        Command::Record { actor, body, reply } => Reply::Recorded(
+            reply,
+            cx.guarded(|cx| cx.append(&actor, body)).map_err(|e| CoreError::Unavailable(e.to_string())),
+        ),
         Command::Grms { controller, location, signal } => {
             let what = format!("{controller} at {location}: {signal:?}");
             match cx.guarded(|cx| cx.grms(&controller, &location, signal)) {

@@ -3,6 +3,7 @@
 use tokio::sync::oneshot;
 use tv_protocol::{Ack, ErrorCode, Feedback, Rejection, Request};
 
+use crate::event::EventBody;
 use crate::store::Ticket;
 use crate::ticket::{Action, Source};
 
@@ -123,6 +124,15 @@ pub enum Command {
         /// Gets the updated ticket, after commit.
         reply: oneshot::Sender<Result<Ticket, CoreError>>,
     },
+    /// Journals something that already happened outside the core (a controller write), with its actor.
+    Record {
+        /// Who did it.
+        actor: String,
+        /// What happened.
+        body: EventBody,
+        /// Gets the event's sequence number, after commit.
+        reply: oneshot::Sender<Result<u64, CoreError>>,
+    },
     /// Proves the writer loop is alive (the systemd watchdog); answered once the writer has taken it.
     Ping {
         /// Gets the answer once the writer has taken the command.
@@ -173,6 +183,7 @@ impl Command {
             }
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
             Command::Ping { reply } => Reply::Pong(reply),
+            Command::Record { reply, .. } => Reply::Recorded(reply, Err(CoreError::Unavailable("not applied".into()))),
         }
     }
 }
@@ -185,6 +196,8 @@ pub enum Reply {
     Ticket(oneshot::Sender<Result<Ticket, CoreError>>, Result<Ticket, CoreError>),
     /// Nobody waits; a failed commit is logged with this description of what was lost.
     Unanswered(String),
+    /// The sequence number of a recorded event.
+    Recorded(oneshot::Sender<Result<u64, CoreError>>, Result<u64, CoreError>),
     /// The answer to a ping: the writer is alive, whether or not the commit succeeded.
     Pong(oneshot::Sender<()>),
 }
@@ -200,6 +213,9 @@ impl Reply {
                 let _ = tx.send(result);
             }
             Reply::Unanswered(_) => {}
+            Reply::Recorded(tx, result) => {
+                let _ = tx.send(result);
+            }
             Reply::Pong(tx) => {
                 let _ = tx.send(());
             }
@@ -216,6 +232,9 @@ impl Reply {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
             Reply::Unanswered(what) => tracing::error!(why, what, "A room-controller signal was not stored."),
+            Reply::Recorded(tx, _) => {
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
+            }
             Reply::Pong(tx) => {
                 let _ = tx.send(());
             }
