@@ -122,6 +122,65 @@ pub enum EventBody {
         /// `ok`, or why the write failed.
         outcome: String,
     },
+    /// A device was seen for the first time (over mDNS, or by its first MQTT message).
+    DeviceSeen {
+        /// Device id.
+        device: String,
+        /// `tv`, `kiosk`, `tablet`, or empty when unknown.
+        device_kind: String,
+        /// The location it claims.
+        location: Option<String>,
+        /// Model and firmware, when advertised.
+        model: String,
+        /// Firmware.
+        firmware: String,
+        /// Addresses, when advertised.
+        addresses: Vec<String>,
+        /// `mdns` or `mqtt`.
+        via: String,
+    },
+    /// A device advertised something new: another location claim, model, firmware or addresses.
+    DeviceUpdated {
+        /// Device id.
+        device: String,
+        /// Kind.
+        device_kind: String,
+        /// The location it claims.
+        location: Option<String>,
+        /// Model.
+        model: String,
+        /// Firmware.
+        firmware: String,
+        /// Addresses.
+        addresses: Vec<String>,
+    },
+    /// A device's binding changed: bound on first sight, confirmed or moved by an installer, or held back.
+    DeviceBound {
+        /// Device id.
+        device: String,
+        /// The location it may now speak for; `None` when quarantined or awaiting confirmation.
+        location: Option<String>,
+        /// `bound`, `unbound` or `quarantined`.
+        state: String,
+    },
+    /// A device claims a location other than the one it is bound to; flagged, not followed.
+    DeviceClaimConflict {
+        /// Device id.
+        device: String,
+        /// Its binding.
+        bound: String,
+        /// What it now claims.
+        claim: String,
+    },
+    /// A device came online or went offline.
+    DeviceLiveness {
+        /// Device id.
+        device: String,
+        /// Whether it is online now.
+        online: bool,
+        /// What told us: `mdns`, `mdns_removed`, `presence`.
+        via: String,
+    },
     /// An API token was issued.
     TokenCreated {
         /// The token's public id (never the secret).
@@ -145,6 +204,11 @@ impl EventBody {
             EventBody::TicketRated { .. } => "ticket_rated",
             EventBody::DoNotDisturbChanged { .. } => "do_not_disturb_changed",
             EventBody::ControllerPointWritten { .. } => "controller_point_written",
+            EventBody::DeviceSeen { .. } => "device_seen",
+            EventBody::DeviceUpdated { .. } => "device_updated",
+            EventBody::DeviceBound { .. } => "device_bound",
+            EventBody::DeviceClaimConflict { .. } => "device_claim_conflict",
+            EventBody::DeviceLiveness { .. } => "device_liveness",
             EventBody::TokenCreated { .. } => "token_created",
         }
     }
@@ -160,6 +224,11 @@ impl EventBody {
             EventBody::RequestRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }
             | EventBody::ControllerPointWritten { .. }
+            | EventBody::DeviceSeen { .. }
+            | EventBody::DeviceUpdated { .. }
+            | EventBody::DeviceBound { .. }
+            | EventBody::DeviceClaimConflict { .. }
+            | EventBody::DeviceLiveness { .. }
             | EventBody::TokenCreated { .. } => None,
         }
     }

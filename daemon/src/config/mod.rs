@@ -41,6 +41,44 @@ pub struct Config {
     pub locations: BTreeMap<String, Location>,
     /// Room controllers, when the property has them.
     pub grms: Option<Grms>,
+    /// Devices: binding, liveness and discovery.
+    pub devices: Devices,
+}
+
+/// How devices are discovered, bound and watched.
+#[derive(Debug, Clone)]
+pub struct Devices {
+    /// Binding and unknown-device policy.
+    pub policy: crate::engine::devices::Policy,
+    /// How long a device may be offline before a ticket is raised.
+    pub offline_grace: std::time::Duration,
+    /// The local hours (site time zone) during which offline tickets are raised; always when `None`.
+    pub offline_hours: Option<(jiff::civil::Time, jiff::civil::Time)>,
+    /// The catalog item of the offline ticket; no tickets when `None`.
+    pub offline_item: Option<String>,
+    /// How long a device may stay silent before mDNS is asked whether it is still there.
+    pub requery: std::time::Duration,
+    /// mDNS.
+    pub mdns: Mdns,
+}
+
+/// mDNS advertising and browsing.
+#[derive(Debug, Clone)]
+pub struct Mdns {
+    /// Whether mDNS runs at all.
+    pub enabled: bool,
+    /// Whether the gateway advertises `_bellhop-gw._tcp`.
+    pub advertise: bool,
+    /// The interfaces to use (names such as `eth0`); all when empty.
+    pub interfaces: Vec<String>,
+    /// Service types browsed besides `_bellhop-dev._tcp`.
+    pub extra_service_types: Vec<String>,
+    /// The UDP port (5353; others only for tests).
+    pub port: u16,
+    /// The instance name advertised.
+    pub instance: String,
+    /// The broker port advertised as TXT `mqtt`; the broker URL's port when not set.
+    pub mqtt_port: u16,
 }
 
 /// The room-controller bridge's configuration with its register maps loaded and its rules compiled.
@@ -400,6 +438,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
     }
 
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
+    let devices = validate_devices(raw.devices, &raw.site.name, broker.port, map, &catalog, errors);
 
     Config {
         path: path.to_owned(),
@@ -420,6 +459,56 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         catalog,
         locations,
         grms,
+        devices,
+    }
+}
+
+fn validate_devices(
+    raw: raw::RawDevices,
+    site_name: &str,
+    broker_port: u16,
+    map: &SourceMap<'_>,
+    catalog: &BTreeMap<String, CatalogItem>,
+    errors: &mut Vec<ConfigError>,
+) -> Devices {
+    if let Some(item) = &raw.offline_item {
+        if !catalog.contains_key(item) {
+            errors.push(map.at("devices.offline_item", format!("no [[catalog]] item has code {item:?}")));
+        }
+    }
+    let offline_hours = raw.offline_hours.as_deref().and_then(|hours| {
+        let parsed = hours.split_once('-').and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+        if parsed.is_none() {
+            errors.push(map.at("devices.offline_hours", format!("{hours:?} is not a range such as \"07:00-23:00\"")));
+        }
+        parsed
+    });
+    if raw.requery_s == 0 {
+        errors.push(map.at("devices.requery_s", "must be at least 1"));
+    }
+    for (i, ty) in raw.mdns.extra_service_types.iter().enumerate() {
+        if !(ty.starts_with('_') && (ty.ends_with("._tcp.local.") || ty.ends_with("._udp.local."))) {
+            errors.push(map.at(
+                &format!("devices.mdns.extra_service_types[{i}]"),
+                format!("{ty:?} is not a service type such as \"_example._tcp.local.\""),
+            ));
+        }
+    }
+    Devices {
+        policy: crate::engine::devices::Policy { binding: raw.binding, unknown: raw.unknown },
+        offline_grace: std::time::Duration::from_secs(raw.offline_grace_s),
+        offline_hours,
+        offline_item: raw.offline_item,
+        requery: std::time::Duration::from_secs(raw.requery_s.max(1)),
+        mdns: Mdns {
+            enabled: raw.mdns.enabled,
+            advertise: raw.mdns.advertise,
+            interfaces: raw.mdns.interfaces,
+            extra_service_types: raw.mdns.extra_service_types,
+            port: raw.mdns.port,
+            instance: raw.mdns.instance.unwrap_or_else(|| format!("Bellhop {site_name}")),
+            mqtt_port: raw.mdns.mqtt_port.unwrap_or(broker_port),
+        },
     }
 }
 

@@ -26,6 +26,86 @@ pub struct RawConfig {
     #[serde(default)]
     pub locations: Vec<RawLocation>,
     pub grms: Option<firmware_bridge::GrmsConfig>,
+    #[serde(default)]
+    pub devices: RawDevices,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevices {
+    #[serde(default)]
+    pub binding: crate::engine::devices::Binding,
+    #[serde(default)]
+    pub unknown: crate::engine::devices::Unknown,
+    #[serde(default = "default_grace")]
+    pub offline_grace_s: u64,
+    pub offline_hours: Option<String>,
+    pub offline_item: Option<String>,
+    #[serde(default = "default_requery")]
+    pub requery_s: u64,
+    #[serde(default)]
+    pub mdns: RawMdns,
+}
+
+impl Default for RawDevices {
+    fn default() -> Self {
+        RawDevices {
+            binding: Default::default(),
+            unknown: Default::default(),
+            offline_grace_s: default_grace(),
+            offline_hours: None,
+            offline_item: None,
+            requery_s: default_requery(),
+            mdns: RawMdns::default(),
+        }
+    }
+}
+
+fn default_grace() -> u64 {
+    300
+}
+
+fn default_requery() -> u64 {
+    60
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMdns {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "yes")]
+    pub advertise: bool,
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    #[serde(default)]
+    pub extra_service_types: Vec<String>,
+    #[serde(default = "default_mdns_port")]
+    pub port: u16,
+    pub instance: Option<String>,
+    pub mqtt_port: Option<u16>,
+}
+
+impl Default for RawMdns {
+    fn default() -> Self {
+        RawMdns {
+            enabled: true,
+            advertise: true,
+            interfaces: Vec::new(),
+            extra_service_types: Vec::new(),
+            port: default_mdns_port(),
+            instance: None,
+            mqtt_port: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_mdns_port() -> u16 {
+    5353
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,12 +2,13 @@
 
 use tv_protocol::{Ack, ErrorCode, Feedback, FeedbackKind, Rejection, Request};
 
-use super::command::{Command, CoreError, GrmsSignal, NewTicketRequest, Origin, Reply};
+use super::command::{Command, CoreError, DeviceObservation, GrmsSignal, NewTicketRequest, Origin, Reply};
 use crate::config::{CatalogItem, Config};
+use crate::engine::devices::{self as device_rules, Observation, Verdict};
 use crate::engine::intake::{self, Decision, Facts};
 use crate::engine::lifecycle::{self, IllegalTransition};
 use crate::event::EventBody;
-use crate::store::{NewTicket, StoreError, Ticket, Txn};
+use crate::store::{Device, NewTicket, StoreError, Ticket, Txn};
 use crate::ticket::{Action, Source};
 
 /// The longest comment staff may add, in characters.
@@ -46,7 +47,27 @@ pub(super) fn apply(
         Command::Comment { actor, ticket, text, reply } => {
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
         }
-        Command::Ping { reply } => Reply::Pong(reply),
+        Command::Ping { reply } => Reply::Done(reply),
+        Command::DeviceObserved { actor, device, observation, reply } => {
+            if let Err(error) = cx.guarded(|cx| cx.observe_device(&actor, &device, &observation)) {
+                tracing::error!(%error, device, "A device observation could not be applied.");
+            }
+            match reply {
+                Some(reply) => Reply::Done(reply),
+                None => Reply::Unanswered(format!("device {device}: {observation:?}")),
+            }
+        }
+        Command::DeviceOutage { device } => {
+            if let Err(error) = cx.guarded(|cx| cx.device_outage(&device)) {
+                tracing::error!(%error, device, "A device outage ticket could not be raised.");
+            }
+            Reply::Unanswered(format!("device {device} outage"))
+        }
+        Command::BindDevice { actor, device, location, reply } => Reply::Device(
+            reply,
+            cx.guarded(|cx| cx.bind_device(&actor, &device, &location))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
         Command::Record { actor, body, reply } => Reply::Recorded(
             reply,
             cx.guarded(|cx| cx.append(&actor, body)).map_err(|e| CoreError::Unavailable(e.to_string())),
@@ -118,6 +139,10 @@ impl Cx<'_, '_> {
                 return Ok(Ack::rejected(&id, rejection.code, &rejection.message));
             }
         };
+        if let Some((code, message)) = self.check_binding(&actor, origin)? {
+            self.reject(&actor, origin, Some(request.id.clone()), code, &message)?;
+            return Ok(Ack::rejected(&request.id, code, &message));
+        }
         let query = self.txn.query();
         let answered_by = query.by_request(&origin.device, &request.id)?;
         let open_same_item = match answered_by {
@@ -270,6 +295,10 @@ impl Cx<'_, '_> {
             cx.reject(&actor, origin, Some(feedback.id.clone()), code, &message)?;
             Ok(Ack::rejected(&feedback.id, code, &message))
         };
+        if let Some((code, message)) = self.check_binding(&actor, origin)? {
+            self.reject(&actor, origin, Some(feedback.id.clone()), code, &message)?;
+            return Ok(Ack::rejected(&feedback.id, code, &message));
+        }
         // Feedback ids share the device's idempotency keys under a prefix no request id can have.
         let key = format!("feedback:{}", feedback.id);
         if let Some(ticket) = self.txn.query().by_request(&origin.device, &key)? {
@@ -323,6 +352,92 @@ impl Cx<'_, '_> {
         self.txn.tickets().set_status(&ticket.number, to, seq, self.at)?;
         self.touched.push(ticket.location.clone());
         Ok(())
+    }
+
+    /// Checks that the device may speak for the topic's location (recording it on first sight); the rejection to
+    /// send when it may not.
+    fn check_binding(&mut self, actor: &str, origin: &Origin) -> Result<Option<(ErrorCode, String)>, StoreError> {
+        let verdict =
+            self.apply_observation(actor, &origin.device, Observation::Request { location: &origin.location })?;
+        Ok(match verdict {
+            Verdict::Allowed => None,
+            Verdict::Mismatch { bound } => Some((
+                ErrorCode::LocationMismatch,
+                format!("device {} is bound to location {bound}, not {}", origin.device, origin.location),
+            )),
+            Verdict::Refused { reason } => Some((ErrorCode::UnknownDevice, reason)),
+        })
+    }
+
+    /// Runs the device rules on one observation and stores what they decide. Coming back online annotates and
+    /// closes the outage of an offline ticket.
+    fn apply_observation(
+        &mut self,
+        actor: &str,
+        id: &str,
+        observation: Observation<'_>,
+    ) -> Result<Verdict, StoreError> {
+        let current = self.txn.device_query().get(id)?;
+        let outcome = device_rules::observe(current.as_ref(), id, observation, self.config.devices.policy, self.at);
+        let Some(mut device) = outcome.device else { return Ok(outcome.verdict) };
+        for body in outcome.events {
+            self.append(actor, body)?;
+        }
+        if device.online {
+            if let Some(number) = device.offline_ticket.take() {
+                let text = format!("Device {id} is back online.");
+                let seq = self.append(actor, EventBody::TicketCommented { ticket: number.clone(), text })?;
+                self.txn.tickets().touch(&number, seq, self.at)?;
+            }
+        }
+        self.txn.devices().put(&device)?;
+        Ok(outcome.verdict)
+    }
+
+    fn observe_device(&mut self, actor: &str, id: &str, observation: &DeviceObservation) -> Result<(), StoreError> {
+        let observation = match observation {
+            DeviceObservation::Advert { advert, addresses } => {
+                Observation::Advert { advert, addresses: addresses.clone() }
+            }
+            DeviceObservation::MdnsGone => Observation::MdnsGone,
+            DeviceObservation::Presence { location, online } => Observation::Presence { location, online: *online },
+        };
+        self.apply_observation(actor, id, observation)?;
+        Ok(())
+    }
+
+    /// Raises the offline ticket for a device still offline after the grace period, once per outage.
+    fn device_outage(&mut self, id: &str) -> Result<(), StoreError> {
+        let Some(item) = self.config.devices.offline_item.as_ref().and_then(|i| self.config.catalog.get(i)).cloned()
+        else {
+            return Ok(());
+        };
+        let Some(mut device) = self.txn.device_query().get(id)? else { return Ok(()) };
+        let Some(location) = device.bound.clone().or_else(|| device.claim.clone()) else { return Ok(()) };
+        if device.online || device.offline_ticket.is_some() {
+            return Ok(());
+        }
+        let note = format!(
+            "Device {id} ({} {}) has been offline since {}.",
+            device.kind,
+            device.model,
+            device.offline_since.as_deref().unwrap_or("an unknown time")
+        );
+        let number = self.raise("system", &item, &location, Source::System, Some(id), None, 1, Some(&note))?;
+        device.offline_ticket = Some(number);
+        self.txn.devices().put(&device)?;
+        Ok(())
+    }
+
+    fn bind_device(&mut self, actor: &str, id: &str, location: &str) -> Result<Result<Device, CoreError>, StoreError> {
+        if tv_protocol::validate_id(id).is_err() {
+            return Ok(Err(CoreError::Invalid(format!("{id:?} is not a device id"))));
+        }
+        if !self.location_known(location) {
+            return Ok(Err(CoreError::Invalid(format!("no location {location:?}"))));
+        }
+        self.apply_observation(actor, id, Observation::Bind { location })?;
+        Ok(self.txn.device_query().get(id)?.ok_or_else(|| CoreError::NotFound(id.to_owned())))
     }
 
     /// Applies a room controller's signal; actor `grms:{controller}`.

@@ -4,7 +4,7 @@ use tokio::sync::oneshot;
 use tv_protocol::{Ack, ErrorCode, Feedback, Rejection, Request};
 
 use crate::event::EventBody;
-use crate::store::Ticket;
+use crate::store::{Device, Ticket};
 use crate::ticket::{Action, Source};
 
 /// Where a device request came from: the topic's claims.
@@ -34,6 +34,27 @@ pub struct NewTicketRequest {
     pub note: Option<String>,
     /// `staff` or `api`.
     pub source: Source,
+}
+
+/// An owned observation about a device (see [`crate::engine::devices::Observation`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceObservation {
+    /// An mDNS advertisement resolved.
+    Advert {
+        /// Its TXT record.
+        advert: tv_protocol::DeviceAdvert,
+        /// Its addresses.
+        addresses: Vec<String>,
+    },
+    /// mDNS removed it.
+    MdnsGone,
+    /// Its MQTT presence.
+    Presence {
+        /// The topic's location.
+        location: String,
+        /// `online` or `offline`.
+        online: bool,
+    },
 }
 
 /// What a room controller reported, as the core needs it.
@@ -133,6 +154,33 @@ pub enum Command {
         /// Gets the event's sequence number, after commit.
         reply: oneshot::Sender<Result<u64, CoreError>>,
     },
+    /// Something observed about a device (mDNS, MQTT presence). `reply`, when given, is answered after the commit.
+    DeviceObserved {
+        /// Who observed it (`mdns`, `tv:{device}`).
+        actor: String,
+        /// The device id.
+        device: String,
+        /// What was observed.
+        observation: DeviceObservation,
+        /// Answered once committed (an MQTT presence message is PUBACKed then).
+        reply: Option<oneshot::Sender<()>>,
+    },
+    /// The device has been offline for the grace period: raise its offline ticket (once per outage).
+    DeviceOutage {
+        /// The device id.
+        device: String,
+    },
+    /// An installer binds a device to a location.
+    BindDevice {
+        /// Who asked.
+        actor: String,
+        /// The device id.
+        device: String,
+        /// The location.
+        location: String,
+        /// Gets the device record, after commit.
+        reply: oneshot::Sender<Result<Device, CoreError>>,
+    },
     /// Proves the writer loop is alive (the systemd watchdog); answered once the writer has taken it.
     Ping {
         /// Gets the answer once the writer has taken the command.
@@ -182,7 +230,14 @@ impl Command {
                 Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
             }
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
-            Command::Ping { reply } => Reply::Pong(reply),
+            Command::Ping { reply } => Reply::Done(reply),
+            Command::DeviceObserved { reply: Some(reply), .. } => Reply::Done(reply),
+            Command::DeviceObserved { device, .. } | Command::DeviceOutage { device } => {
+                Reply::Unanswered(format!("device {device}"))
+            }
+            Command::BindDevice { reply, .. } => {
+                Reply::Device(reply, Err(CoreError::Unavailable("not applied".into())))
+            }
             Command::Record { reply, .. } => Reply::Recorded(reply, Err(CoreError::Unavailable("not applied".into()))),
         }
     }
@@ -196,10 +251,12 @@ pub enum Reply {
     Ticket(oneshot::Sender<Result<Ticket, CoreError>>, Result<Ticket, CoreError>),
     /// Nobody waits; a failed commit is logged with this description of what was lost.
     Unanswered(String),
+    /// A device record (or error) for an API caller.
+    Device(oneshot::Sender<Result<Device, CoreError>>, Result<Device, CoreError>),
     /// The sequence number of a recorded event.
     Recorded(oneshot::Sender<Result<u64, CoreError>>, Result<u64, CoreError>),
-    /// The answer to a ping: the writer is alive, whether or not the commit succeeded.
-    Pong(oneshot::Sender<()>),
+    /// Nothing to say but "done" (a ping, an observation): sent after the commit, or on failure.
+    Done(oneshot::Sender<()>),
 }
 
 impl Reply {
@@ -216,7 +273,10 @@ impl Reply {
             Reply::Recorded(tx, result) => {
                 let _ = tx.send(result);
             }
-            Reply::Pong(tx) => {
+            Reply::Device(tx, result) => {
+                let _ = tx.send(result);
+            }
+            Reply::Done(tx) => {
                 let _ = tx.send(());
             }
         }
@@ -235,7 +295,10 @@ impl Reply {
             Reply::Recorded(tx, _) => {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
-            Reply::Pong(tx) => {
+            Reply::Device(tx, _) => {
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
+            }
+            Reply::Done(tx) => {
                 let _ = tx.send(());
             }
         }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::{broadcast, mpsc, watch};
 
-pub use command::{Command, CoreError, FeedbackOrigin, GrmsSignal, NewTicketRequest, Origin, Reply};
+pub use command::{Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, NewTicketRequest, Origin, Reply};
 
 use crate::clock::Clock;
 use crate::config::Config;

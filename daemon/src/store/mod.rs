@@ -5,6 +5,7 @@
 
 mod backup;
 mod chain;
+mod devices;
 mod grms;
 mod journal;
 mod pool;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use backup::{backup, lock, restore, DataDirLock};
 pub use chain::{hash as chain_hash, Link, GENESIS};
+pub use devices::Device;
 pub use journal::{verify, ChainBreak, VerifyReport};
 pub use pool::ReadPool;
 pub use schema::CURRENT_VERSION;
@@ -206,6 +208,16 @@ impl<'c> Txn<'c> {
     pub fn grms(&self) -> grms::Writer<'_> {
         grms::Writer(&self.tx)
     }
+
+    /// Device writes.
+    pub fn devices(&self) -> devices::Writer<'_> {
+        devices::Writer(&self.tx)
+    }
+
+    /// Device queries inside the transaction.
+    pub fn device_query(&self) -> devices::Queries<'_> {
+        devices::Queries(&self.tx)
+    }
 }
 
 /// A read-only connection for queries (the HTTP API, the CLI, `verify`).
@@ -235,6 +247,11 @@ impl Reader {
     /// Token queries.
     pub fn tokens(&self) -> tokens::Queries<'_> {
         tokens::Queries(&self.conn)
+    }
+
+    /// Device queries.
+    pub fn devices(&self) -> devices::Queries<'_> {
+        devices::Queries(&self.conn)
     }
 
     /// The last sequence number in the journal (0 when empty).

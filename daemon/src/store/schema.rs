@@ -80,6 +80,27 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT    NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: the devices projection.
+    r#"
+    CREATE TABLE devices (
+        id             TEXT    PRIMARY KEY,
+        kind           TEXT    NOT NULL,
+        claim          TEXT,
+        bound          TEXT,
+        state          TEXT    NOT NULL,
+        model          TEXT    NOT NULL,
+        firmware       TEXT    NOT NULL,
+        addresses      TEXT    NOT NULL,
+        online         INTEGER NOT NULL,
+        mdns           INTEGER NOT NULL,
+        presence       INTEGER,
+        offline_ticket TEXT,
+        first_seen     TEXT    NOT NULL,
+        last_seen      TEXT    NOT NULL,
+        offline_since  TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX devices_by_location ON devices(bound);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,421 @@
+//! Pure decisions about devices: what an observation (an mDNS advert or removal, an MQTT presence, a request, an
+//! installer's binding) changes in a device's record, which events say so, and whether a request may speak for the
+//! location in its topic. No I/O, no clock: the time comes in.
+
+use serde::Deserialize;
+use tv_protocol::DeviceAdvert;
+
+use crate::event::EventBody;
+use crate::store::Device;
+
+/// When a new device's location is bound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Binding {
+    /// To the location it first claims.
+    #[default]
+    FirstSight,
+    /// Only when an installer confirms it.
+    Confirm,
+}
+
+/// What happens to requests from a device the gateway has never seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unknown {
+    /// Record it and treat it as first sight (bound per [`Binding`]).
+    #[default]
+    Accept,
+    /// Record it as quarantined and refuse its requests until an installer binds it.
+    Quarantine,
+    /// Refuse its requests and record nothing but the rejection.
+    Reject,
+}
+
+/// The device policy from the configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// When locations are bound.
+    pub binding: Binding,
+    /// What unknown devices get.
+    pub unknown: Unknown,
+}
+
+/// What was observed about one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation<'a> {
+    /// Its mDNS advertisement resolved (again).
+    Advert {
+        /// The TXT record.
+        advert: &'a DeviceAdvert,
+        /// Its addresses.
+        addresses: Vec<String>,
+    },
+    /// mDNS removed it (goodbye, expiry, or a failed re-query).
+    MdnsGone,
+    /// Its MQTT presence topic.
+    Presence {
+        /// The location in the topic.
+        location: &'a str,
+        /// `online` or `offline`.
+        online: bool,
+    },
+    /// It sent a request or feedback for the location in the topic.
+    Request {
+        /// The location in the topic.
+        location: &'a str,
+    },
+    /// An installer bound it to a location (confirming or moving it).
+    Bind {
+        /// The location.
+        location: &'a str,
+    },
+}
+
+/// Whether a request may go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The device is bound to the topic's location.
+    Allowed,
+    /// The device is bound elsewhere.
+    Mismatch {
+        /// Where it is bound.
+        bound: String,
+    },
+    /// The device is unknown, quarantined or awaiting confirmation.
+    Refused {
+        /// Why, for the ack.
+        reason: String,
+    },
+}
+
+/// The device's new record (when it is stored), the events that say what changed, and the verdict for a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The record to store, or `None` to store nothing.
+    pub device: Option<Device>,
+    /// Events, in order.
+    pub events: Vec<EventBody>,
+    /// For [`Observation::Request`]; `Allowed` otherwise.
+    pub verdict: Verdict,
+}
+
+fn blank(id: &str, at: &str) -> Device {
+    Device {
+        id: id.to_owned(),
+        kind: String::new(),
+        claim: None,
+        bound: None,
+        state: "unbound".into(),
+        model: String::new(),
+        firmware: String::new(),
+        addresses: Vec::new(),
+        online: false,
+        mdns: false,
+        presence: None,
+        offline_ticket: None,
+        first_seen: at.to_owned(),
+        last_seen: at.to_owned(),
+        offline_since: Some(at.to_owned()),
+    }
+}
+
+/// Applies one observation to a device's current record.
+pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>, policy: Policy, at: &str) -> Outcome {
+    let mut events = Vec::new();
+    let mut verdict = Verdict::Allowed;
+    let is_new = current.is_none();
+    let mut d = current.cloned().unwrap_or_else(|| blank(id, at));
+    match observation {
+        Observation::Advert { advert, mut addresses } => {
+            addresses.sort();
+            if is_new {
+                events.push(seen(
+                    id,
+                    advert.kind.as_str(),
+                    Some(&advert.location),
+                    &advert.model,
+                    &advert.firmware,
+                    &addresses,
+                    "mdns",
+                ));
+                d.claim = Some(advert.location.clone());
+                bind_first_sight(&mut d, policy.binding, &mut events);
+            } else if d.kind != advert.kind.as_str()
+                || d.claim.as_deref() != Some(&advert.location)
+                || d.model != advert.model
+                || d.firmware != advert.firmware
+                || d.addresses != addresses
+            {
+                events.push(EventBody::DeviceUpdated {
+                    device: id.to_owned(),
+                    device_kind: advert.kind.as_str().to_owned(),
+                    location: Some(advert.location.clone()),
+                    model: advert.model.clone(),
+                    firmware: advert.firmware.clone(),
+                    addresses: addresses.clone(),
+                });
+                let claim_changed = d.claim.as_deref() != Some(&advert.location);
+                d.claim = Some(advert.location.clone());
+                match d.bound.clone() {
+                    Some(bound) if bound != advert.location && claim_changed => {
+                        events.push(EventBody::DeviceClaimConflict {
+                            device: id.to_owned(),
+                            bound,
+                            claim: advert.location.clone(),
+                        });
+                        d.state = "conflict".into();
+                    }
+                    Some(bound) if bound == advert.location && d.state == "conflict" => d.state = "bound".into(),
+                    _ => {}
+                }
+            }
+            d.kind = advert.kind.as_str().to_owned();
+            d.model = advert.model.clone();
+            d.firmware = advert.firmware.clone();
+            d.addresses = addresses;
+            let changed = !d.mdns;
+            d.mdns = true;
+            liveness(&mut d, changed, "mdns", at, &mut events);
+        }
+        Observation::MdnsGone => {
+            if is_new {
+                return Outcome { device: None, events, verdict };
+            }
+            let changed = d.mdns;
+            d.mdns = false;
+            liveness(&mut d, changed, "mdns_removed", at, &mut events);
+        }
+        Observation::Presence { location, online } => {
+            if is_new {
+                if !admit_unknown(&mut d, location, policy, &mut events) {
+                    return Outcome { device: None, events, verdict };
+                }
+            }
+            let changed = d.presence != Some(online);
+            d.presence = Some(online);
+            liveness(&mut d, changed, "presence", at, &mut events);
+        }
+        Observation::Request { location } => {
+            if is_new && !admit_unknown(&mut d, location, policy, &mut events) {
+                verdict = Verdict::Refused { reason: "unknown devices are refused here".into() };
+                return Outcome { device: None, events, verdict };
+            }
+            verdict = match (&d.bound, d.state.as_str()) {
+                (Some(bound), _) if bound == location => Verdict::Allowed,
+                (Some(bound), _) => Verdict::Mismatch { bound: bound.clone() },
+                (None, "quarantined") => {
+                    Verdict::Refused { reason: "the device is quarantined until an installer binds it".into() }
+                }
+                (None, _) => Verdict::Refused { reason: "the device awaits an installer's confirmation".into() },
+            };
+            if !is_new && events.is_empty() {
+                // Nothing changed: store nothing.
+                return Outcome { device: None, events, verdict };
+            }
+        }
+        Observation::Bind { location } => {
+            if d.bound.as_deref() == Some(location) && d.state == "bound" {
+                return Outcome { device: None, events, verdict };
+            }
+            d.bound = Some(location.to_owned());
+            d.state = if d.claim.as_deref().is_some_and(|c| c != location) { "conflict" } else { "bound" }.into();
+            events.push(EventBody::DeviceBound {
+                device: id.to_owned(),
+                location: Some(location.to_owned()),
+                state: d.state.clone(),
+            });
+        }
+    }
+    if events.is_empty() {
+        return Outcome { device: None, events, verdict };
+    }
+    d.last_seen = at.to_owned();
+    Outcome { device: Some(d), events, verdict }
+}
+
+fn seen(
+    id: &str,
+    kind: &str,
+    location: Option<&str>,
+    model: &str,
+    firmware: &str,
+    addresses: &[String],
+    via: &str,
+) -> EventBody {
+    EventBody::DeviceSeen {
+        device: id.to_owned(),
+        device_kind: kind.to_owned(),
+        location: location.map(str::to_owned),
+        model: model.to_owned(),
+        firmware: firmware.to_owned(),
+        addresses: addresses.to_vec(),
+        via: via.to_owned(),
+    }
+}
+
+/// Binds a new device to its claim, or leaves it awaiting confirmation.
+fn bind_first_sight(d: &mut Device, binding: Binding, events: &mut Vec<EventBody>) {
+    let (bound, state) = match binding {
+        Binding::FirstSight => (d.claim.clone(), "bound"),
+        Binding::Confirm => (None, "unbound"),
+    };
+    d.bound = bound.clone();
+    d.state = state.into();
+    events.push(EventBody::DeviceBound { device: d.id.clone(), location: bound, state: state.into() });
+}
+
+/// A device first met over MQTT: recorded per policy. Returns whether it is stored at all.
+fn admit_unknown(d: &mut Device, location: &str, policy: Policy, events: &mut Vec<EventBody>) -> bool {
+    if policy.unknown == Unknown::Reject {
+        return false;
+    }
+    events.push(seen(&d.id, "", Some(location), "", "", &[], "mqtt"));
+    d.claim = Some(location.to_owned());
+    if policy.unknown == Unknown::Quarantine {
+        d.state = "quarantined".into();
+        events.push(EventBody::DeviceBound { device: d.id.clone(), location: None, state: "quarantined".into() });
+    } else {
+        bind_first_sight(d, policy.binding, events);
+    }
+    true
+}
+
+/// Recomputes the one online state from mDNS and presence. A change of either source is journaled (with the
+/// resulting state), so the projection never changes without an event.
+fn liveness(d: &mut Device, source_changed: bool, via: &str, at: &str, events: &mut Vec<EventBody>) {
+    let online = d.mdns || d.presence == Some(true);
+    if online != d.online {
+        d.online = online;
+        d.offline_since = if online { None } else { Some(at.to_owned()) };
+    } else if !source_changed {
+        return;
+    }
+    events.push(EventBody::DeviceLiveness { device: d.id.clone(), online, via: via.to_owned() });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tv_protocol::DeviceKind;
+
+    const AT: &str = "2026-01-01T10:00:00.000Z";
+
+    fn advert(location: &str) -> DeviceAdvert {
+        DeviceAdvert {
+            location: location.into(),
+            device: "tv-1".into(),
+            kind: DeviceKind::Tv,
+            model: "X1".into(),
+            firmware: "2.0".into(),
+            proto: 1,
+        }
+    }
+
+    fn kinds(outcome: &Outcome) -> Vec<&'static str> {
+        outcome.events.iter().map(EventBody::kind).collect()
+    }
+
+    fn first(policy: Policy) -> Device {
+        let a = advert("101");
+        let obs = Observation::Advert { advert: &a, addresses: vec!["10.0.0.5".into()] };
+        observe(None, "tv-1", obs, policy, AT).device.unwrap()
+    }
+
+    #[test]
+    fn first_sight_binds_to_the_claim_and_comes_online() {
+        let a = advert("101");
+        let out = observe(None, "tv-1", Observation::Advert { advert: &a, addresses: vec![] }, Policy::default(), AT);
+        assert_eq!(kinds(&out), ["device_seen", "device_bound", "device_liveness"]);
+        let d = out.device.unwrap();
+        assert_eq!((d.bound.as_deref(), d.state.as_str(), d.online), (Some("101"), "bound", true));
+    }
+
+    #[test]
+    fn repeated_resolutions_change_nothing_and_new_firmware_is_an_update() {
+        let d = first(Policy::default());
+        let a = advert("101");
+        let same = observe(
+            Some(&d),
+            "tv-1",
+            Observation::Advert { advert: &a, addresses: vec!["10.0.0.5".into()] },
+            Policy::default(),
+            AT,
+        );
+        assert_eq!(same, Outcome { device: None, events: vec![], verdict: Verdict::Allowed });
+        let newer = DeviceAdvert { firmware: "2.1".into(), ..advert("101") };
+        let out = observe(
+            Some(&d),
+            "tv-1",
+            Observation::Advert { advert: &newer, addresses: vec!["10.0.0.5".into()] },
+            Policy::default(),
+            AT,
+        );
+        assert_eq!(kinds(&out), ["device_updated"]);
+    }
+
+    #[test]
+    fn a_claim_for_another_room_is_flagged_not_followed() {
+        let d = first(Policy::default());
+        let moved = advert("301");
+        let out = observe(
+            Some(&d),
+            "tv-1",
+            Observation::Advert { advert: &moved, addresses: vec!["10.0.0.5".into()] },
+            Policy::default(),
+            AT,
+        );
+        assert_eq!(kinds(&out), ["device_updated", "device_claim_conflict"]);
+        let d = out.device.unwrap();
+        assert_eq!((d.bound.as_deref(), d.state.as_str()), (Some("101"), "conflict"));
+        let verdict =
+            observe(Some(&d), "tv-1", Observation::Request { location: "301" }, Policy::default(), AT).verdict;
+        assert_eq!(verdict, Verdict::Mismatch { bound: "101".into() });
+        let bound =
+            observe(Some(&d), "tv-1", Observation::Bind { location: "301" }, Policy::default(), AT).device.unwrap();
+        assert_eq!((bound.bound.as_deref(), bound.state.as_str()), (Some("301"), "bound"));
+    }
+
+    #[test]
+    fn confirm_mode_holds_requests_until_an_installer_binds() {
+        let policy = Policy { binding: Binding::Confirm, ..Policy::default() };
+        let d = first(policy);
+        assert_eq!(d.bound, None);
+        let held = observe(Some(&d), "tv-1", Observation::Request { location: "101" }, policy, AT);
+        assert!(matches!(held.verdict, Verdict::Refused { .. }));
+        let d = observe(Some(&d), "tv-1", Observation::Bind { location: "101" }, policy, AT).device.unwrap();
+        assert_eq!(
+            observe(Some(&d), "tv-1", Observation::Request { location: "101" }, policy, AT).verdict,
+            Verdict::Allowed
+        );
+    }
+
+    #[test]
+    fn unknown_devices_follow_the_policy() {
+        let request = Observation::Request { location: "101" };
+        let accept = observe(None, "tv-9", request.clone(), Policy::default(), AT);
+        assert_eq!((accept.verdict.clone(), kinds(&accept)), (Verdict::Allowed, vec!["device_seen", "device_bound"]));
+        let quarantine =
+            observe(None, "tv-9", request.clone(), Policy { unknown: Unknown::Quarantine, ..Policy::default() }, AT);
+        assert!(matches!(quarantine.verdict, Verdict::Refused { .. }));
+        assert_eq!(quarantine.device.unwrap().state, "quarantined");
+        let reject = observe(None, "tv-9", request, Policy { unknown: Unknown::Reject, ..Policy::default() }, AT);
+        assert!(matches!(reject.verdict, Verdict::Refused { .. }));
+        assert_eq!((reject.device, reject.events.len()), (None, 0));
+    }
+
+    #[test]
+    fn online_while_either_mdns_or_presence_says_so() {
+        let d = first(Policy::default());
+        let presence = |d: &Device, online| {
+            observe(Some(d), "tv-1", Observation::Presence { location: "101", online }, Policy::default(), AT)
+        };
+        let d = presence(&d, true).device.unwrap();
+        let gone = observe(Some(&d), "tv-1", Observation::MdnsGone, Policy::default(), AT).device.unwrap();
+        assert!(gone.online, "presence still says online");
+        let out = presence(&gone, false);
+        assert_eq!(kinds(&out), ["device_liveness"]);
+        let d = out.device.unwrap();
+        assert_eq!((d.online, d.offline_since.as_deref()), (false, Some(AT)));
+    }
+}

@@ -1,0 +1,129 @@
+//! The devices projection: every TV, kiosk or tablet the gateway has seen, its binding to a location, and whether
+//! it is online. Writes inside the writer's transaction; queries anywhere.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::StoreError;
+
+/// A device as the projection holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// Its id (the `{device}` of its topics, TXT `dev`).
+    pub id: String,
+    /// `tv`, `kiosk`, `tablet`, or empty when only seen over MQTT.
+    pub kind: String,
+    /// The location it last claimed (TXT `loc`, or its topic).
+    pub claim: Option<String>,
+    /// The location it may speak for; `None` until bound.
+    pub bound: Option<String>,
+    /// `bound`, `unbound` (awaiting an installer), `quarantined` (unknown device held back), or `conflict` (its
+    /// claim differs from its binding).
+    pub state: String,
+    /// TXT `model`.
+    pub model: String,
+    /// TXT `fw`.
+    pub firmware: String,
+    /// Its addresses, as last resolved.
+    pub addresses: Vec<String>,
+    /// Whether it is online (mDNS present or MQTT presence `online`).
+    pub online: bool,
+    /// Whether mDNS currently has it.
+    pub mdns: bool,
+    /// Its MQTT presence, when it has published one.
+    pub presence: Option<bool>,
+    /// The ticket raised for its current outage, if any.
+    pub offline_ticket: Option<String>,
+    /// First and last journaled observation (UTC).
+    pub first_seen: String,
+    /// The last journaled change.
+    pub last_seen: String,
+    /// When it went offline, while it is.
+    pub offline_since: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, kind, claim, bound, state, model, firmware, addresses, online, mdns, presence, offline_ticket, \
+                       first_seen, last_seen, offline_since";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
+    let addresses: String = row.get(7)?;
+    Ok(Device {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        claim: row.get(2)?,
+        bound: row.get(3)?,
+        state: row.get(4)?,
+        model: row.get(5)?,
+        firmware: row.get(6)?,
+        addresses: serde_json::from_str(&addresses).unwrap_or_default(),
+        online: row.get(8)?,
+        mdns: row.get(9)?,
+        presence: row.get(10)?,
+        offline_ticket: row.get(11)?,
+        first_seen: row.get(12)?,
+        last_seen: row.get(13)?,
+        offline_since: row.get(14)?,
+    })
+}
+
+/// Device queries.
+pub struct Queries<'c>(pub(super) &'c Connection);
+
+impl Queries<'_> {
+    /// One device.
+    pub fn get(&self, id: &str) -> Result<Option<Device>, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM devices WHERE id = ?1"))?
+            .query_row([id], from_row)
+            .optional()?)
+    }
+
+    /// Devices, optionally only those at a location (bound or claimed), in a state, or online/offline.
+    pub fn list(
+        &self,
+        location: Option<&str>,
+        state: Option<&str>,
+        online: Option<bool>,
+    ) -> Result<Vec<Device>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM devices
+             WHERE (?1 IS NULL OR bound = ?1 OR claim = ?1) AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR online = ?3)
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![location, state, online], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Device writes inside the writer's transaction.
+pub struct Writer<'c>(pub(super) &'c Connection);
+
+impl Writer<'_> {
+    /// Inserts or replaces a device row.
+    pub fn put(&self, d: &Device) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached(&format!(
+                "INSERT OR REPLACE INTO devices ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            ))?
+            .execute(params![
+                d.id,
+                d.kind,
+                d.claim,
+                d.bound,
+                d.state,
+                d.model,
+                d.firmware,
+                serde_json::to_string(&d.addresses).unwrap_or_else(|_| "[]".into()),
+                d.online,
+                d.mdns,
+                d.presence,
+                d.offline_ticket,
+                d.first_seen,
+                d.last_seen,
+                d.offline_since,
+            ])?;
+        Ok(())
+    }
+}
