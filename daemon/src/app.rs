@@ -14,6 +14,7 @@ use crate::api::{self, ApiState};
 use crate::clock::SystemClock;
 use crate::config::{self, Config};
 use crate::core;
+use crate::devices::DevicesAdapter;
 use crate::grms::GrmsAdapter;
 use crate::metrics::Metrics;
 use crate::mqtt::{Mqtt, MqttLink};
@@ -48,11 +49,12 @@ impl Running {
         let current = self.config.borrow().clone();
         let outcome = match config::load(&current.path) {
             Ok(new) => {
-                let (new, restart_needed) = keep_runtime_settings(&current, new);
-                if !restart_needed.is_empty() {
-                    tracing::warn!(sections = %restart_needed.join(", "), "Changes to these sections take effect after a restart.");
-                }
-                tracing::info!(items = new.catalog.len(), locations = new.locations.len(), "Configuration reloaded.");
+                let new = keep_runtime_settings(&current, new);
+                tracing::info!(
+                    items = new.catalog.len(),
+                    locations = new.locations.len(),
+                    "Configuration reloaded; changes to site, mqtt, storage, http, log, grms and devices.mdns apply after a restart."
+                );
                 self.config.send_replace(Arc::new(new));
                 self.metrics.reloads.fetch_add(1, Ordering::Relaxed);
                 Ok(())
@@ -68,26 +70,18 @@ impl Running {
     }
 }
 
-/// A reload changes the catalog, locations, departments and limits in place. The site, the broker session, the
-/// store, the listener, logging and the room controllers stay as started; the names of changed ones are returned.
-fn keep_runtime_settings(current: &Config, mut new: Config) -> (Config, Vec<&'static str>) {
-    let mut restart_needed = Vec::new();
-    if new.site.code != current.site.code || new.site.time_zone != current.site.time_zone {
-        restart_needed.push("site");
-    }
-    if format!("{:?}", new.mqtt) != format!("{:?}", current.mqtt) {
-        restart_needed.push("mqtt");
-    }
-    if format!("{:?}", new.grms) != format!("{:?}", current.grms) {
-        restart_needed.push("grms");
-    }
+/// A reload changes the catalog, locations, departments, limits and device policy in place. The site, the broker
+/// session, the store, the listener, logging and the room controllers stay as started (with any command-line
+/// overrides) until the next restart.
+fn keep_runtime_settings(current: &Config, mut new: Config) -> Config {
     new.site = current.site.clone();
     new.mqtt = current.mqtt.clone();
     new.storage = current.storage.clone();
     new.http = current.http.clone();
     new.log = current.log.clone();
     new.grms = current.grms.clone();
-    (new, restart_needed)
+    new.devices.mdns = current.devices.mdns.clone();
+    new
 }
 
 /// Starts the daemon and returns once the store is open and the HTTP listener is bound.
@@ -105,13 +99,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (core, writer) = core::start(store, config_rx.clone(), Arc::new(SystemClock));
     let reads = ReadPool::new(&data_dir);
     let metrics = Arc::new(Metrics::default());
-    let mqtt = Mqtt::start(&config, topics, core.clone(), reads.clone(), metrics.clone());
+    let mqtt = Mqtt::start(config_rx.clone(), topics, core.clone(), reads.clone(), metrics.clone());
     let grms = match &config.grms {
         Some(grms) if !grms.config.controllers.is_empty() => {
             Some(GrmsAdapter::start(grms, core.clone(), metrics.clone())?)
         }
         _ => None,
     };
+    let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
     let state = Arc::new(ApiState {
@@ -137,6 +132,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         if let Some(grms) = grms {
             grms.stop().await;
         }
+        devices.stop().await;
         mqtt.stop().await;
         let _ = server.await;
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;

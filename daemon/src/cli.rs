@@ -67,6 +67,70 @@ fn get_health(addr: std::net::SocketAddr) -> std::io::Result<serde_json::Value> 
     serde_json::from_str(body).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
+/// `bellhop devices list`: the inventory from the journal's projection.
+pub fn list_devices(data_dir: &Path, location: Option<&str>, offline: bool) -> ExitCode {
+    let online = offline.then_some(false);
+    let devices = match Reader::open(data_dir).and_then(|r| r.devices().list(location, None, online)) {
+        Ok(devices) => devices,
+        Err(error) => {
+            eprintln!("bellhop devices list: {error}");
+            return ExitCode::from(EX_IOERR);
+        }
+    };
+    println!(
+        "{:<20} {:<7} {:<10} {:<10} {:<11} {:<8} {:<16} last change",
+        "device", "kind", "bound", "claims", "state", "online", "model/firmware"
+    );
+    for d in &devices {
+        println!(
+            "{:<20} {:<7} {:<10} {:<10} {:<11} {:<8} {:<16} {}",
+            d.id,
+            d.kind,
+            d.bound.as_deref().unwrap_or("-"),
+            d.claim.as_deref().unwrap_or("-"),
+            d.state,
+            if d.online { "yes" } else { "NO" },
+            format!("{} {}", d.model, d.firmware).trim(),
+            d.last_seen
+        );
+    }
+    println!("{} devices, {} offline", devices.len(), devices.iter().filter(|d| !d.online).count());
+    ExitCode::SUCCESS
+}
+
+/// `bellhop devices bind`: binds a device through the same rules as the daemon, journaled with actor `cli`.
+pub fn bind_device(config: &crate::config::Config, device: &str, location: &str) -> ExitCode {
+    let mut store = match Store::open(&config.storage.data_dir) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("bellhop devices bind: {error}");
+            return ExitCode::from(EX_IOERR);
+        }
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let command = crate::core::Command::BindDevice {
+        actor: "cli".into(),
+        device: device.to_owned(),
+        location: location.to_owned(),
+        reply,
+    };
+    if let Err(error) = crate::core::apply_once(&mut store, config, &SystemClock, command) {
+        eprintln!("bellhop devices bind: {error}");
+        return ExitCode::from(EX_IOERR);
+    }
+    match answer.blocking_recv() {
+        Ok(Ok(d)) => {
+            println!("{} is bound to {} ({}).", d.id, d.bound.as_deref().unwrap_or("-"), d.state);
+            ExitCode::SUCCESS
+        }
+        Ok(Err(error)) => {
+            eprintln!("bellhop devices bind: {error}");
+            ExitCode::from(64)
+        }
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
 /// `bellhop grms read`: reads every point of one controller once and prints it.
 pub fn grms_read(config: &crate::config::Config, id: &str) -> ExitCode {
     let found = config.grms.as_ref().and_then(|g| {

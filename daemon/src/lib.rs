@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod demo;
+pub mod devices;
 pub mod engine;
 pub mod event;
 pub mod grms;

@@ -79,6 +79,14 @@ enum Cmd {
         #[arg(long, default_value = "/var/lib/bellhop")]
         data_dir: PathBuf,
     },
+    /// The device inventory: list devices, bind one to a location.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCmd,
+    },
+    /// Act as a TV for installers and vendors: advertise over mDNS, keep MQTT presence with a last will, and print
+    /// the menu, the location's status and any acks. Runs until stopped.
+    SimulateDevice(bellhop::sim::DeviceArgs),
     /// Room controllers (GRMS).
     Grms {
         #[command(subcommand)]
@@ -91,6 +99,37 @@ enum Cmd {
     },
     /// Run a simulated property: a local Mosquitto, the daemon, and TVs that raise requests.
     Demo(cli::DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum DevicesCmd {
+    /// List devices with their binding and online state.
+    List {
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+        /// Only devices bound to (or claiming) this location.
+        #[arg(long)]
+        location: Option<String>,
+        /// Only devices that are offline.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Bind a device to a location (confirm it, or move it); journaled with actor `cli`.
+    Bind {
+        /// The configuration file (for the locations and the data directory).
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The device id.
+        #[arg(long)]
+        device: String,
+        /// The location.
+        #[arg(long)]
+        location: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -161,6 +200,19 @@ fn main() -> ExitCode {
         Cmd::Backup { data_dir, to } => cli::backup(&data_dir, &to),
         Cmd::Restore { data_dir, from } => cli::restore(&data_dir, &from),
         Cmd::Verify { data_dir } => cli::verify(&data_dir),
+        Cmd::Devices { command: DevicesCmd::List { data_dir, location, offline } } => {
+            cli::list_devices(&data_dir, location.as_deref(), offline)
+        }
+        Cmd::Devices { command: DevicesCmd::Bind { config, data_dir, device, location } } => {
+            match load(&config, data_dir, None, None) {
+                Ok(config) => cli::bind_device(&config, &device, &location),
+                Err(code) => code,
+            }
+        }
+        Cmd::SimulateDevice(args) => {
+            logging::init("warn");
+            cli::block_on(bellhop::sim::simulate_device(args))
+        }
         Cmd::Grms { command: GrmsCmd::Read { config, controller } } => match config::load(&config) {
             Ok(config) => cli::grms_read(&config, &controller),
             Err(errors) => {

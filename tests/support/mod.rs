@@ -78,6 +78,10 @@ listen = "127.0.0.1:0"
 [limits]
 max_open_per_location = 20
 
+# Tests that need mDNS turn it on with a private port (see e2e_devices).
+[devices.mdns]
+enabled = false
+
 [[departments]]
 code = "housekeeping"
 name = "Housekeeping"
@@ -332,7 +336,7 @@ impl Device {
     /// subscription to be granted.
     pub async fn connect(port: u16, location: &str, device: &str, extra: &[String]) -> Device {
         use rumqttc::{Event, MqttOptions, Packet, QoS};
-        let mut options = MqttOptions::new(device, "127.0.0.1", port);
+        let mut options = MqttOptions::new(format!("{device}@{location}"), "127.0.0.1", port);
         options.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 100);
         bellhop::mqtt::without_nagle(&mut eventloop);

@@ -61,6 +61,9 @@ pub async fn route(
                 }
                 None => return Err(ApiError::not_found(format!("{} has no point {point:?}", map.model))),
             }
+            if let Err(error) = firmware_bridge::encode(map.point(point).expect("checked above"), value) {
+                return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{point}: {error}")));
+            }
             let (endpoint, unit) = controller.endpoint().ok_or_else(|| ApiError::bad_request("no transport"))?;
             let timeout = Duration::from_millis(controller.timeout_ms);
             let outcome = firmware_bridge::write_point(&endpoint, unit, &map, point, value, timeout).await;

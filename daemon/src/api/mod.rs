@@ -2,6 +2,7 @@
 //! The route table is in [`route`]; the specification is `docs/api.md`.
 
 mod auth;
+mod devices;
 mod grms;
 mod request;
 mod response;
@@ -87,6 +88,7 @@ pub async fn route(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
     let result = match (&method, segments.as_slice()) {
         (&Method::GET, ["healthz"]) => Ok(health(state)),
         (&Method::GET, ["metrics"]) => metrics(state, &req).await,
+        (_, ["api", "v1", "devices", ..]) => devices::route(state, &method, &segments[3..], req).await,
         (_, ["api", "v1", "grms", ..]) => grms::route(state, &method, &segments[3..], req).await,
         (_, ["api", "v1", "tickets"]) | (_, ["api", "v1", "tickets", ..]) => {
             tickets::route(state, &method, &segments[3..], req).await

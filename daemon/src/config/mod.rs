@@ -537,6 +537,12 @@ fn validate_grms(
         problems.into_iter().for_each(|p| report("grms".into(), p));
     }
     for (i, rule) in config.rules.iter().enumerate() {
+        if rule.name == "offline" {
+            report(
+                format!("grms.rules[{i}].name"),
+                "\"offline\" is reserved for controller outages; choose another name".into(),
+            );
+        }
         if !catalog.contains_key(&rule.item) {
             report(format!("grms.rules[{i}].item"), format!("no [[catalog]] item has code {:?}", rule.item));
         }

@@ -446,8 +446,11 @@ impl Cx<'_, '_> {
         match signal {
             GrmsSignal::Raise { episode, item, note } => {
                 if let Some(episode) = &episode {
-                    if self.txn.grms().episode(controller, episode)?.is_some() {
-                        return Ok(());
+                    // An episode whose ticket is still open is ongoing (seen again after a restart): nothing new.
+                    if let Some(number) = self.txn.grms().episode(controller, episode)? {
+                        if self.txn.query().get(&number)?.is_some_and(|t| t.status.is_open()) {
+                            return Ok(());
+                        }
                     }
                 }
                 let Some(item) = self.config.catalog.get(&item).cloned() else {

@@ -15,7 +15,7 @@ pub use command::{Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSig
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::event::Event;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The most commands applied in one transaction.
 pub const MAX_BATCH: usize = 4096;
@@ -101,6 +101,26 @@ struct Writer {
     clock: Arc<dyn Clock>,
     committed: broadcast::Sender<Arc<Committed>>,
     stats: Arc<CoreStats>,
+}
+
+/// Applies one command directly on a store and commits it, outside the running writer: for the command line
+/// (binding a device while the daemon may run; `BEGIN IMMEDIATE` keeps the chain whole). Its reply is sent after
+/// the commit, as in the daemon.
+pub fn apply_once(store: &mut Store, config: &Config, clock: &dyn Clock, command: Command) -> Result<(), StoreError> {
+    let at = clock.now_rfc3339();
+    let mut txn = store.begin()?;
+    let mut locations = Vec::new();
+    let reply = apply::apply(&mut txn, config, &at, command, &mut locations);
+    match txn.commit() {
+        Ok(_) => {
+            reply.send();
+            Ok(())
+        }
+        Err(error) => {
+            reply.fail(&error.to_string());
+            Err(error)
+        }
+    }
 }
 
 impl Writer {

@@ -187,10 +187,8 @@ pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>,
             liveness(&mut d, changed, "mdns_removed", at, &mut events);
         }
         Observation::Presence { location, online } => {
-            if is_new {
-                if !admit_unknown(&mut d, location, policy, &mut events) {
-                    return Outcome { device: None, events, verdict };
-                }
+            if is_new && !admit_unknown(&mut d, location, policy, &mut events) {
+                return Outcome { device: None, events, verdict };
             }
             let changed = d.presence != Some(online);
             d.presence = Some(online);

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use rumqttc::{Publish, QoS};
 use tokio::sync::{mpsc, oneshot, watch};
-use tv_protocol::{decode_feedback, decode_request, Ack, Topic, Topics};
+use tv_protocol::{decode_feedback, decode_request, Ack, Presence, Topic, Topics};
 
 use super::session::{MqttLink, Received};
-use crate::core::{Command, CoreHandle, Origin};
+use crate::core::{Command, CoreHandle, DeviceObservation, Origin};
 use crate::metrics::Metrics;
 use crate::ticket::Source;
 
@@ -16,8 +16,16 @@ use crate::ticket::Source;
 struct InFlight {
     publish: Publish,
     generation: u64,
-    /// Where the answer goes and the core's reply, for messages that get an answer.
-    answer: Option<(String, oneshot::Receiver<Ack>)>,
+    /// What to wait for before the PUBACK; `None` for a message that is only dropped.
+    answer: Option<Answer>,
+}
+
+/// What the core owes for a message.
+enum Answer {
+    /// An ack message to publish on this topic.
+    Ack(String, oneshot::Receiver<Ack>),
+    /// Only the commit (a presence change).
+    Committed(oneshot::Receiver<()>),
 }
 
 /// Reads messages until shutdown; hands each to the core and queues its ack in arrival order.
@@ -52,14 +60,23 @@ pub async fn run(
 
 /// Turns one message into a command. `Ok(None)`: nothing to answer (the topic itself is invalid). `Err`: the core
 /// has stopped, so the message must stay un-acked.
-async fn dispatch(
-    topics: &Topics,
-    core: &CoreHandle,
-    publish: &Publish,
-) -> Result<Option<(String, oneshot::Receiver<Ack>)>, ()> {
+async fn dispatch(topics: &Topics, core: &CoreHandle, publish: &Publish) -> Result<Option<Answer>, ()> {
     let (location, device, is_request) = match topics.parse(&publish.topic) {
         Ok(Topic::Request { location, device }) => (location, device, true),
         Ok(Topic::Feedback { location, device }) => (location, device, false),
+        Ok(Topic::Presence { location, device }) => {
+            let Some(presence) = Presence::parse(&publish.payload) else {
+                tracing::warn!(topic = %publish.topic, "Ignoring a presence that is neither online nor offline.");
+                return Ok(None);
+            };
+            let (reply, committed) = oneshot::channel();
+            let observation = DeviceObservation::Presence { location, online: presence == Presence::Online };
+            let actor = format!("tv:{device}");
+            core.send(Command::DeviceObserved { actor, device, observation, reply: Some(reply) })
+                .await
+                .map_err(|_| ())?;
+            return Ok(Some(Answer::Committed(committed)));
+        }
         Ok(_) | Err(_) => {
             tracing::warn!(topic = %publish.topic, "Ignoring a message on a topic Bellhop does not take.");
             return Ok(None);
@@ -74,23 +91,32 @@ async fn dispatch(
         Command::DeviceFeedback { origin, feedback: decode_feedback(&publish.payload), reply }
     };
     core.send(command).await.map_err(|_| ())?;
-    Ok(Some((ack_topic, answer)))
+    Ok(Some(Answer::Ack(ack_topic, answer)))
 }
 
 /// Publishes each answer, then PUBACKs its message, strictly in arrival order. A PUBACK is dropped when the message
 /// arrived on an earlier connection: its packet id may now belong to another message.
 async fn acknowledge(link: Arc<MqttLink>, mut in_flight: mpsc::Receiver<InFlight>, metrics: Arc<Metrics>) {
     while let Some(InFlight { publish, generation, answer }) = in_flight.recv().await {
-        if let Some((topic, reply)) = answer {
-            let Ok(ack) = reply.await else {
-                tracing::warn!("The core stopped before answering; leaving the message for redelivery.");
-                continue;
-            };
-            metrics.count_ack(&ack);
-            if let Err(error) = link.client.publish(topic, QoS::AtLeastOnce, false, ack.encode()).await {
-                tracing::warn!(%error, "Could not queue an ack.");
-                continue;
+        match answer {
+            Some(Answer::Ack(topic, reply)) => {
+                let Ok(ack) = reply.await else {
+                    tracing::warn!("The core stopped before answering; leaving the message for redelivery.");
+                    continue;
+                };
+                metrics.count_ack(&ack);
+                if let Err(error) = link.client.publish(topic, QoS::AtLeastOnce, false, ack.encode()).await {
+                    tracing::warn!(%error, "Could not queue an ack.");
+                    continue;
+                }
             }
+            Some(Answer::Committed(done)) => {
+                let Ok(()) = done.await else {
+                    tracing::warn!("The core stopped before committing; leaving the message for redelivery.");
+                    continue;
+                };
+            }
+            None => {}
         }
         if generation != link.generation() {
             tracing::debug!(generation, "Not acking a message from an earlier connection.");

@@ -5,6 +5,7 @@
 //! generation, so an ack can never land on an unrelated message after the broker lost the session.
 
 mod ingest;
+mod menu;
 mod session;
 mod status;
 
@@ -31,15 +32,23 @@ pub struct Mqtt {
 }
 
 impl Mqtt {
-    /// Starts the broker session, the ingest path and the status publisher.
-    pub fn start(config: &Config, topics: Topics, core: CoreHandle, reads: ReadPool, metrics: Arc<Metrics>) -> Mqtt {
-        let (link, session, received) = session::connect(config);
+    /// Starts the broker session, the ingest path, and the status and menu publishers.
+    pub fn start(
+        configs: watch::Receiver<Arc<Config>>,
+        topics: Topics,
+        core: CoreHandle,
+        reads: ReadPool,
+        metrics: Arc<Metrics>,
+    ) -> Mqtt {
+        let config = configs.borrow().clone();
+        let (link, session, received) = session::connect(&config);
         let (stop, stopped) = watch::channel(false);
         let event_loop = tokio::spawn(session::drive(link.clone(), session, topics.clone()));
         let known: Vec<String> = config.locations.keys().cloned().collect();
         let workers = vec![
             tokio::spawn(ingest::run(link.clone(), topics.clone(), core.clone(), received, stopped.clone(), metrics)),
-            tokio::spawn(status::run(link.clone(), topics, core, reads, known, stopped)),
+            tokio::spawn(status::run(link.clone(), topics.clone(), core, reads, known, stopped.clone())),
+            tokio::spawn(menu::run(link.clone(), topics, configs, stopped)),
         ];
         Mqtt { link, stop, event_loop, workers }
     }

@@ -123,6 +123,7 @@ pub async fn drive(link: Arc<MqttLink>, session: Session, topics: Topics) {
                 let filters = vec![
                     SubscribeFilter::new(topics.request_filter(), QoS::AtLeastOnce),
                     SubscribeFilter::new(topics.feedback_filter(), QoS::AtLeastOnce),
+                    SubscribeFilter::new(topics.presence_filter(), QoS::AtLeastOnce),
                 ];
                 tokio::spawn(async move {
                     if let Err(error) = client.subscribe_many(filters).await {

@@ -1,6 +1,10 @@
 //! Simulated in-room TVs: they publish requests per `docs/tv-protocol.md` and retry each until its ack arrives.
 //! Used by `bellhop demo`, the end-to-end tests and the ingest benchmark.
 
+mod device;
+
+pub use device::{simulate_device, DeviceArgs};
+
 use std::collections::HashMap;
 use std::time::Duration;
 
