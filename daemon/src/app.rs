@@ -19,6 +19,7 @@ use crate::grms::GrmsAdapter;
 use crate::metrics::Metrics;
 use crate::mqtt::{Mqtt, MqttLink};
 use crate::store::{ReadPool, Store};
+use crate::sync::{SyncHandle, Uploader};
 use crate::systemd;
 
 /// How long shutdown waits for the writer's last commit.
@@ -106,6 +107,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
         _ => None,
     };
+    let sync = config.sync.clone().map(|sync| start_sync(sync, &data_dir, &core));
     let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
@@ -116,6 +118,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         site,
         metrics: metrics.clone(),
         config: config_rx,
+        sync: sync.as_ref().map(SyncHandle::view),
     });
     let server = tokio::spawn(api::serve(listener, state, stopped.clone()));
     tracing::info!(http = %http, broker = %config.mqtt.broker, data_dir = %data_dir.display(), "Bellhop is running.");
@@ -133,6 +136,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             grms.stop().await;
         }
         devices.stop().await;
+        if let Some(sync) = sync {
+            sync.stop().await;
+        }
         mqtt.stop().await;
         let _ = server.await;
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;
@@ -147,6 +153,30 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Ok(())
     });
     Ok(Running { http, metrics, config: config_tx, shutdown, done })
+}
+
+/// Starts the upload to head office, woken by every commit; it only reads the journal, so it never holds up local work.
+fn start_sync(
+    config: crate::sync::SyncConfig,
+    data_dir: &std::path::Path,
+    core: &crate::core::CoreHandle,
+) -> SyncHandle {
+    let (last_seq, notify) = watch::channel(core.stats().last_seq.load(Ordering::Relaxed));
+    let mut committed = core.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match committed.recv().await {
+                Ok(batch) => {
+                    if let Some(last) = batch.events.last() {
+                        last_seq.send_replace(last.seq);
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    Uploader::start(config, data_dir.to_owned(), notify)
 }
 
 /// The one-line summary systemd shows in `systemctl status`.

@@ -46,6 +46,20 @@ pub fn status(addr: std::net::SocketAddr) -> ExitCode {
         health["journal"]["commits"],
         health["journal"]["failed_commits"]
     );
+    let sync = &health["sync"];
+    if !sync.is_null() {
+        println!(
+            "sync:     through sequence {}, {} events ({} s) behind, last success {}, last error {}",
+            sync["cursor"],
+            sync["lag_events"],
+            sync["lag_seconds"],
+            text(&sync["last_success_at"]),
+            text(&sync["last_error"])
+        );
+        if !sync["alarm"].is_null() {
+            println!("ALARM:    {}", text(&sync["alarm"]));
+        }
+    }
     if health["status"] == "ok" {
         ExitCode::SUCCESS
     } else {

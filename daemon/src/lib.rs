@@ -20,5 +20,6 @@ pub mod metrics;
 pub mod mqtt;
 pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod systemd;
 pub mod ticket;

@@ -43,6 +43,8 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// The configuration in force.
     pub config: watch::Receiver<Arc<Config>>,
+    /// The upload to head office, when configured.
+    pub sync: Option<crate::sync::StatusView>,
 }
 
 /// Serves until shutdown. Connections already open finish their current request.
@@ -104,7 +106,21 @@ async fn metrics(state: &ApiState, req: &Request<Incoming>) -> Result<Response<B
     auth::authorize(request::bearer(req).as_deref(), &state.reads, &allowed).await?;
     let open = state.reads.with(|r| r.tickets().open_by_status()).await?;
     let connected = state.mqtt.as_ref().is_some_and(|m| m.is_connected());
-    let text = state.metrics.render(state.core.stats(), &open, connected);
+    let mut text = state.metrics.render(state.core.stats(), &open, connected);
+    if let Some(sync) = state.sync.as_ref().map(|s| s.get()) {
+        use std::fmt::Write;
+        for (name, help, value) in [
+            ("bellhop_sync_lag_events", "Journal events not yet stored by head office.", sync.lag_events),
+            ("bellhop_sync_lag_seconds", "Age of the oldest event not yet stored by head office.", sync.lag_seconds),
+            (
+                "bellhop_sync_alarm",
+                "1 while sync needs attention (misconfiguration, refused batches).",
+                u64::from(sync.alarm.is_some()),
+            ),
+        ] {
+            let _ = write!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+        }
+    }
     Ok(response::text("text/plain; version=0.0.4; charset=utf-8", text))
 }
 
@@ -112,7 +128,9 @@ fn health(state: &ApiState) -> Response<Body> {
     let stats = state.core.stats();
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     let mqtt_connected = state.mqtt.as_ref().map(|m| m.is_connected());
-    let status = if mqtt_connected == Some(false) { "degraded" } else { "ok" };
+    let sync = state.sync.as_ref().map(|s| s.get());
+    let sync_alarm = sync.as_ref().is_some_and(|s| s.alarm.is_some());
+    let status = if mqtt_connected == Some(false) || sync_alarm { "degraded" } else { "ok" };
     response::json(
         StatusCode::OK,
         &json!({
@@ -126,6 +144,7 @@ fn health(state: &ApiState) -> Response<Body> {
                 "events": load(&stats.events),
                 "failed_commits": load(&stats.failed_commits),
             },
+            "sync": sync,
         }),
     )
 }

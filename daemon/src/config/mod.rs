@@ -43,6 +43,8 @@ pub struct Config {
     pub grms: Option<Grms>,
     /// Devices: binding, liveness and discovery.
     pub devices: Devices,
+    /// Upload of the journal to head office, when configured.
+    pub sync: Option<crate::sync::SyncConfig>,
 }
 
 /// How devices are discovered, bound and watched.
@@ -439,6 +441,14 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
 
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
     let devices = validate_devices(raw.devices, &raw.site.name, broker.port, map, &catalog, errors);
+    if let Some(sync) = &raw.sync {
+        let problems = sync.validate().err().into_iter().chain(sync.check_files().err()).flatten();
+        for problem in problems {
+            let key = problem.split(':').next().unwrap_or("sync").to_owned();
+            let message = problem.split_once(": ").map_or(problem.as_str(), |(_, m)| m).to_owned();
+            errors.push(map.at(&key, message));
+        }
+    }
 
     Config {
         path: path.to_owned(),
@@ -460,6 +470,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         locations,
         grms,
         devices,
+        sync: raw.sync,
     }
 }
 

@@ -28,6 +28,7 @@ pub struct RawConfig {
     pub grms: Option<firmware_bridge::GrmsConfig>,
     #[serde(default)]
     pub devices: RawDevices,
+    pub sync: Option<crate::sync::SyncConfig>,
 }
 
 #[derive(Debug, Deserialize)]

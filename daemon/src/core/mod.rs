@@ -86,6 +86,7 @@ pub fn start(
     let (commands, rx) = mpsc::channel(MAX_BATCH * 2);
     let (committed, _) = broadcast::channel(1024);
     let stats = Arc::new(CoreStats::default());
+    stats.last_seq.store(store.last_seq().unwrap_or(0), Ordering::Relaxed);
     let handle = CoreHandle { commands, committed: committed.clone(), stats: stats.clone() };
     let writer = Writer { store, config, clock, committed, stats };
     let join = std::thread::Builder::new()

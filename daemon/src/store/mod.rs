@@ -90,6 +90,11 @@ fn open_connection(data_dir: &Path, flags: OpenFlags) -> Result<Connection, Stor
     let conn = Connection::open_with_flags(db_path(data_dir), flags)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The writer's path uses a few dozen statements; the default cache of 16 would re-prepare them per command.
+    conn.set_prepared_statement_cache_capacity(128);
+    // Plans must not depend on bound values: otherwise (with STAT4, which the bundled SQLite enables) a statement
+    // whose parameters change is recompiled on every use.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 
@@ -119,6 +124,11 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (seq, hash) = journal::tail(&tx)?;
         Ok(Txn { tx, seq, hash, appended: Vec::new(), poisoned: false })
+    }
+
+    /// The last committed sequence number (0 when the journal is empty).
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(journal::tail(&self.conn)?.0)
     }
 
     /// Read access on the writer's own connection (for decisions made inside the writer).

@@ -1,0 +1,220 @@
+//! HTTPS to the receiver: rustls on ring (never aws-lc-rs), system roots plus an optional CA file, an optional
+//! client certificate, and one HTTP/1.1 keep-alive connection that is dropped after any failure.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::config::{Endpoint, SyncConfig};
+
+/// The largest reply body read; a receiver's reply is a few bytes.
+const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// Builds the TLS client configuration: ring provider, TLS 1.2 and 1.3, the system's roots plus `ca_file`, and the
+/// client certificate if configured. Errors name the key whose file is wrong.
+pub fn client_config(config: &SyncConfig) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
+    if let Some(ca_file) = &config.ca_file {
+        let certs = read_certs(ca_file).map_err(|e| format!("sync.ca_file: {e}"))?;
+        for cert in certs {
+            roots.add(cert).map_err(|e| format!("sync.ca_file: {}: {e}", ca_file.display()))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err("sync.ca_file: no trusted CA: the system has no root certificates and no ca_file is set".into());
+    }
+    let builder = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("sync: TLS setup: {e}"))?
+        .with_root_certificates(roots);
+    let mut tls = match (&config.client_cert_file, &config.client_key_file) {
+        (Some(cert_file), Some(key_file)) => {
+            let chain = read_certs(cert_file).map_err(|e| format!("sync.client_cert_file: {e}"))?;
+            let key = PrivateKeyDer::from_pem_file(key_file)
+                .map_err(|e| format!("sync.client_key_file: {}: {e}", key_file.display()))?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| format!("sync.client_key_file: {e}"))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(tls))
+}
+
+fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", path.display()));
+    }
+    Ok(certs)
+}
+
+/// A complete reply.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Date` header, if any.
+    pub date: Option<String>,
+    /// `Retry-After` in seconds, if given as a number.
+    pub retry_after: Option<u64>,
+    /// The whole body.
+    pub body: Bytes,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One receiver, one connection at a time.
+pub struct Client {
+    endpoint: Endpoint,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    conn: Option<Conn>,
+}
+
+impl Client {
+    /// A client for `endpoint`; `tls` is required for an `https` endpoint.
+    pub fn new(endpoint: Endpoint, tls: Option<Arc<ClientConfig>>) -> Result<Client, String> {
+        let tls = match (endpoint.tls, tls) {
+            (false, _) => None,
+            (true, None) => return Err("https needs a TLS configuration".into()),
+            (true, Some(config)) => {
+                let name = ServerName::try_from(endpoint.host.clone())
+                    .map_err(|e| format!("sync.url: bad host name {}: {e}", endpoint.host))?;
+                Some((TlsConnector::from(config), name))
+            }
+        };
+        Ok(Client { endpoint, tls, conn: None })
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    async fn connect(&self) -> Result<Conn, String> {
+        let tcp = TcpStream::connect((self.endpoint.host.as_str(), self.endpoint.port))
+            .await
+            .map_err(|e| format!("connecting to {}: {e}", self.endpoint.authority))?;
+        tcp.set_nodelay(true).ok();
+        let io: Box<dyn Io> = match &self.tls {
+            None => Box::new(tcp),
+            Some((connector, name)) => Box::new(
+                connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| format!("TLS with {}: {e}", self.endpoint.authority))?,
+            ),
+        };
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| format!("HTTP: {e}"))?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "sync connection ended");
+            }
+        });
+        Ok(Conn { sender, task })
+    }
+
+    /// POSTs `body` with `headers` to the endpoint's path and reads the whole reply. A reused keep-alive connection
+    /// that turns out to be closed is replaced once (the request is idempotent). The connection is kept only after a
+    /// complete reply; dropping this future (a timeout) drops the connection.
+    pub async fn post(&mut self, headers: &[(&str, String)], body: Bytes) -> Result<Reply, String> {
+        let reused = self.conn.take();
+        let fresh_attempt = reused.is_none();
+        let mut conn = match reused {
+            Some(conn) => conn,
+            None => self.connect().await?,
+        };
+        let result = match self.send(&mut conn, headers, body.clone()).await {
+            Err(Failure::BeforeReply(_)) if !fresh_attempt => {
+                conn = self.connect().await?;
+                self.send(&mut conn, headers, body).await
+            }
+            other => other,
+        };
+        match result {
+            Ok(reply) => {
+                if !conn.sender.is_closed() {
+                    self.conn = Some(conn);
+                }
+                Ok(reply)
+            }
+            Err(Failure::BeforeReply(e) | Failure::DuringReply(e)) => Err(e),
+        }
+    }
+
+    async fn send(&self, conn: &mut Conn, headers: &[(&str, String)], body: Bytes) -> Result<Reply, Failure> {
+        conn.sender.ready().await.map_err(|e| Failure::BeforeReply(format!("connection: {e}")))?;
+        let mut request = hyper::Request::post(self.endpoint.path.as_str())
+            .header(hyper::header::HOST, self.endpoint.authority.as_str())
+            .header(hyper::header::CONTENT_LENGTH, body.len());
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        let request = request.body(Full::new(body)).map_err(|e| Failure::BeforeReply(format!("request: {e}")))?;
+        let response = conn.sender.send_request(request).await.map_err(|e| Failure::BeforeReply(format!("{e}")))?;
+        let status = response.status().as_u16();
+        let header = |name: hyper::header::HeaderName| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        let date = header(hyper::header::DATE);
+        let retry_after = header(hyper::header::RETRY_AFTER).and_then(|v| v.trim().parse().ok());
+        let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
+            .collect()
+            .await
+            .map_err(|e| Failure::DuringReply(format!("reading the reply ({status}): {e}")))?
+            .to_bytes();
+        Ok(Reply { status, date, retry_after, body })
+    }
+}
+
+enum Failure {
+    /// No reply began: the connection was closed or refused the request.
+    BeforeReply(String),
+    /// The reply was cut or too long.
+    DuringReply(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tls_config_uses_ring_and_reports_bad_files_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = SyncConfig::new("https://ho.example", "g", dir.path().join("s"));
+        config.ca_file = Some(dir.path().join("missing.pem"));
+        assert!(client_config(&config).unwrap_err().starts_with("sync.ca_file:"));
+        std::fs::write(dir.path().join("empty.pem"), "").unwrap();
+        config.ca_file = Some(dir.path().join("empty.pem"));
+        assert!(client_config(&config).unwrap_err().contains("no PEM certificate"));
+        config.ca_file = None;
+        config.client_cert_file = Some(dir.path().join("c.pem"));
+        config.client_key_file = Some(dir.path().join("k.pem"));
+        assert!(client_config(&config).is_err());
+    }
+}
