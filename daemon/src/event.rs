@@ -181,6 +181,13 @@ pub enum EventBody {
         /// What told us: `mdns`, `mdns_removed`, `presence`.
         via: String,
     },
+    /// Synced history was pruned: events up to `through_seq` are deleted locally (head office holds them).
+    JournalPruned {
+        /// The last deleted sequence number.
+        through_seq: u64,
+        /// How many events were deleted.
+        events: u64,
+    },
     /// An API token was issued.
     TokenCreated {
         /// The token's public id (never the secret).
@@ -209,6 +216,7 @@ impl EventBody {
             EventBody::DeviceBound { .. } => "device_bound",
             EventBody::DeviceClaimConflict { .. } => "device_claim_conflict",
             EventBody::DeviceLiveness { .. } => "device_liveness",
+            EventBody::JournalPruned { .. } => "journal_pruned",
             EventBody::TokenCreated { .. } => "token_created",
         }
     }
@@ -229,6 +237,7 @@ impl EventBody {
             | EventBody::DeviceBound { .. }
             | EventBody::DeviceClaimConflict { .. }
             | EventBody::DeviceLiveness { .. }
+            | EventBody::JournalPruned { .. }
             | EventBody::TokenCreated { .. } => None,
         }
     }

@@ -48,6 +48,11 @@ pub(super) fn apply(
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
         }
         Command::Ping { reply } => Reply::Done(reply),
+        Command::Prune { synced_through, before, reply } => Reply::Recorded(
+            reply,
+            cx.guarded(|cx| cx.txn.prune(synced_through, &before, cx.at, "system"))
+                .map_err(|e| CoreError::Unavailable(e.to_string())),
+        ),
         Command::DeviceObserved { actor, device, observation, reply } => {
             if let Err(error) = cx.guarded(|cx| cx.observe_device(&actor, &device, &observation)) {
                 tracing::error!(%error, device, "A device observation could not be applied.");

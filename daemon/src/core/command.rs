@@ -181,6 +181,15 @@ pub enum Command {
         /// Gets the device record, after commit.
         reply: oneshot::Sender<Result<Device, CoreError>>,
     },
+    /// Prunes synced history (see [`crate::store::Txn::prune`]).
+    Prune {
+        /// The highest sequence head office has stored.
+        synced_through: u64,
+        /// Only events older than this (RFC 3339 UTC).
+        before: String,
+        /// Gets how many events were deleted, after commit.
+        reply: oneshot::Sender<Result<u64, CoreError>>,
+    },
     /// Proves the writer loop is alive (the systemd watchdog); answered once the writer has taken it.
     Ping {
         /// Gets the answer once the writer has taken the command.
@@ -238,7 +247,9 @@ impl Command {
             Command::BindDevice { reply, .. } => {
                 Reply::Device(reply, Err(CoreError::Unavailable("not applied".into())))
             }
-            Command::Record { reply, .. } => Reply::Recorded(reply, Err(CoreError::Unavailable("not applied".into()))),
+            Command::Record { reply, .. } | Command::Prune { reply, .. } => {
+                Reply::Recorded(reply, Err(CoreError::Unavailable("not applied".into())))
+            }
         }
     }
 }
@@ -253,7 +264,7 @@ pub enum Reply {
     Unanswered(String),
     /// A device record (or error) for an API caller.
     Device(oneshot::Sender<Result<Device, CoreError>>, Result<Device, CoreError>),
-    /// The sequence number of a recorded event.
+    /// A number for the caller: a recorded event's sequence, or how many events were pruned.
     Recorded(oneshot::Sender<Result<u64, CoreError>>, Result<u64, CoreError>),
     /// Nothing to say but "done" (a ping, an observation): sent after the commit, or on failure.
     Done(oneshot::Sender<()>),

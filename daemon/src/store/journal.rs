@@ -61,12 +61,29 @@ pub struct VerifyReport {
     pub broken: Option<ChainBreak>,
 }
 
-/// Walks the whole journal in order and checks sequence continuity, each stored `prev_hash`, and each hash.
+/// The last pruned event's sequence and hash, when synced history has been pruned.
+pub(super) fn checkpoint(conn: &Connection) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+    let row: Option<(i64, Vec<u8>)> = match conn
+        .prepare_cached("SELECT seq, hash FROM journal_checkpoint WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+    {
+        Ok(row) => row,
+        // A copy made before checkpoints existed has none.
+        Err(rusqlite::Error::SqliteFailure(_, Some(message))) if message.contains("no such table") => None,
+        Err(error) => return Err(error.into()),
+    };
+    Ok(row.and_then(|(seq, hash)| Some((seq as u64, to_hash(&hash)?))))
+}
+
+/// Walks the journal in order from its start (or from the checkpoint left by pruning) and checks sequence
+/// continuity, each stored `prev_hash`, and each hash.
 pub fn verify(conn: &Connection) -> Result<VerifyReport, StoreError> {
     let mut stmt = conn.prepare("SELECT seq, at, actor, kind, payload, prev_hash, hash FROM events ORDER BY seq")?;
     let mut rows = stmt.query([])?;
-    let mut expected_seq = 1u64;
-    let mut prev = GENESIS;
+    let (mut expected_seq, mut prev) = match checkpoint(conn)? {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS),
+    };
     let mut events = 0u64;
     let mut broken = None;
     while let Some(row) = rows.next()? {
@@ -99,4 +116,89 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport, StoreError> {
         expected_seq += 1;
     }
     Ok(VerifyReport { events, last_seq: expected_seq - 1, broken })
+}
+
+/// The newest event that may be pruned: synced (at or below `synced_through`), older than `before`, and older than
+/// every open ticket (so an open ticket keeps its whole history).
+pub(super) fn prunable(conn: &Connection, synced_through: u64, before: &str) -> Result<Option<u64>, StoreError> {
+    let limit: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(seq) FROM events WHERE seq <= ?1 AND at < ?2
+             AND seq < coalesce((SELECT min(created_seq) FROM tickets
+                                 WHERE status NOT IN ('resolved', 'closed', 'cancelled')), ?1 + 1)",
+        )?
+        .query_row(params![synced_through as i64, before], |r| r.get(0))?;
+    Ok(limit.map(|s| s as u64))
+}
+
+/// Deletes every event up to `through` and records it as the checkpoint; returns how many were deleted.
+pub(super) fn prune(conn: &Connection, through: u64) -> Result<u64, StoreError> {
+    let (at, hash): (String, Vec<u8>) = conn
+        .prepare_cached("SELECT at, hash FROM events WHERE seq = ?1")?
+        .query_row([through as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let deleted = conn.prepare_cached("DELETE FROM events WHERE seq <= ?1")?.execute([through as i64])?;
+    conn.prepare_cached(
+        "INSERT INTO journal_checkpoint (id, seq, hash, at) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at",
+    )?
+    .execute(params![through as i64, hash, at])?;
+    Ok(deleted as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Priority;
+    use crate::event::EventBody;
+    use crate::store::{NewTicket, Reader, Store};
+    use crate::ticket::Source;
+
+    const AT: &str = "2026-01-01T00:00:00.000Z";
+
+    fn token(i: u64) -> EventBody {
+        EventBody::TokenCreated { token: format!("t{i}"), role: "staff".into(), label: String::new() }
+    }
+
+    #[test]
+    fn pruning_keeps_the_chain_verifiable_and_spares_open_tickets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut txn = store.begin().unwrap();
+        for i in 1..=10 {
+            txn.append(AT, "system", token(i)).unwrap();
+        }
+        // An open ticket raised by event 8 keeps its history: nothing from 8 on may go.
+        let ticket = NewTicket {
+            number: "T-1",
+            item: "hk.towels",
+            category: "housekeeping",
+            location: "101",
+            department: "housekeeping",
+            priority: Priority::Low,
+            source: Source::Staff,
+            device: None,
+            request_id: None,
+            qty: 1,
+            note: None,
+            eta_s: None,
+        };
+        txn.tickets().insert(&ticket, 8, AT).unwrap();
+        txn.commit().unwrap();
+
+        let mut txn = store.begin().unwrap();
+        assert_eq!(txn.prune(9, "2027-01-01T00:00:00Z", AT, "system").unwrap(), 7, "events 1-7");
+        txn.commit().unwrap();
+        let mut txn = store.begin().unwrap();
+        txn.append(AT, "system", token(12)).unwrap();
+        txn.commit().unwrap();
+
+        let report = Reader::open(dir.path()).unwrap().verify().unwrap();
+        assert_eq!(report.broken, None);
+        assert_eq!((report.events, report.last_seq), (5, 12), "8, 9, 10, the prune event and one more");
+
+        // Nothing newer than the cut-off, and nothing unsynced, is ever pruned.
+        let mut txn = store.begin().unwrap();
+        assert_eq!(txn.prune(12, "2025-01-01T00:00:00Z", AT, "system").unwrap(), 0);
+        assert_eq!(txn.prune(7, "2027-01-01T00:00:00Z", AT, "system").unwrap(), 0);
+        txn.commit().unwrap();
+    }
 }

@@ -224,6 +224,16 @@ impl<'c> Txn<'c> {
         devices::Writer(&self.tx)
     }
 
+    /// Deletes synced history: every event up to the newest one that is at or below `synced_through`, older than
+    /// `before` and older than every open ticket. The pruned range is journaled (`journal_pruned`) and its last
+    /// hash kept as the checkpoint `verify` starts from. Returns how many events were deleted.
+    pub fn prune(&mut self, synced_through: u64, before: &str, at: &str, actor: &str) -> Result<u64, StoreError> {
+        let Some(through) = journal::prunable(&self.tx, synced_through, before)? else { return Ok(0) };
+        let deleted = journal::prune(&self.tx, through)?;
+        self.append(at, actor, EventBody::JournalPruned { through_seq: through, events: deleted })?;
+        Ok(deleted)
+    }
+
     /// Device queries inside the transaction.
     pub fn device_query(&self) -> devices::Queries<'_> {
         devices::Queries(&self.tx)

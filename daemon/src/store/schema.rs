@@ -101,6 +101,15 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX devices_by_location ON devices(bound);
     "#,
+    // 4: where the journal starts after synced history was pruned: the last pruned event's sequence and hash.
+    r#"
+    CREATE TABLE journal_checkpoint (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  INTEGER NOT NULL,
+        hash BLOB    NOT NULL,
+        at   TEXT    NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
