@@ -29,6 +29,13 @@ pub struct Committed {
     pub locations: Vec<String>,
 }
 
+/// A batch at least this large means the writer is under load, so a short wait for more is worth it.
+const COMMIT_SIBLINGS: usize = 4;
+/// No wait once a batch is this large.
+const GROUP_TARGET: usize = 256;
+/// How long the writer waits for more commands under load.
+const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_micros(500);
+
 /// Counters the writer keeps for status and metrics.
 #[derive(Debug, Default)]
 pub struct CoreStats {
@@ -124,16 +131,27 @@ pub fn apply_once(store: &mut Store, config: &Config, clock: &dyn Clock, command
     }
 }
 
+/// Takes whatever is queued, up to [`MAX_BATCH`].
+fn drain(rx: &mut mpsc::Receiver<Command>, batch: &mut Vec<Command>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(command) => batch.push(command),
+            Err(_) => break,
+        }
+    }
+}
+
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         while let Some(first) = rx.blocking_recv() {
             let mut batch = Vec::with_capacity(64);
             batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(command) => batch.push(command),
-                    Err(_) => break,
-                }
+            drain(&mut rx, &mut batch);
+            // Under load (several commands already waiting), wait a moment for more so one fsync carries more of
+            // them, as PostgreSQL's commit_delay does with commit_siblings. A lone command is never delayed.
+            if (COMMIT_SIBLINGS..GROUP_TARGET).contains(&batch.len()) {
+                std::thread::sleep(COMMIT_DELAY);
+                drain(&mut rx, &mut batch);
             }
             self.commit_batch(batch);
         }
