@@ -184,10 +184,12 @@ pub fn grms_read(config: &crate::config::Config, id: &str) -> ExitCode {
 
 /// `bellhop backup`: a consistent copy of the journal while the daemon runs, verified before it is kept.
 pub fn backup(data_dir: &Path, to: &Path) -> ExitCode {
+    use std::io::IsTerminal;
+    let interactive = std::io::stderr().is_terminal();
     let mut shown = -1i64;
     let mut progress = |share: f64| {
         let percent = (share * 100.0) as i64;
-        if percent != shown {
+        if interactive && percent != shown {
             shown = percent;
             let filled = (share * 30.0) as usize;
             eprint!("\rbacking up [{}{}] {percent:>3}%", "#".repeat(filled), "-".repeat(30 - filled));
@@ -205,7 +207,9 @@ pub fn backup(data_dir: &Path, to: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!();
+            if interactive {
+                eprintln!();
+            }
             eprintln!("bellhop backup: {error}");
             ExitCode::from(EX_IOERR)
         }

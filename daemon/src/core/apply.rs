@@ -438,6 +438,9 @@ impl Cx<'_, '_> {
         if tv_protocol::validate_id(id).is_err() {
             return Ok(Err(CoreError::Invalid(format!("{id:?} is not a device id"))));
         }
+        if tv_protocol::validate_id(location).is_err() {
+            return Ok(Err(CoreError::Invalid(format!("{location:?} is not a location id"))));
+        }
         if !self.location_known(location) {
             return Ok(Err(CoreError::Invalid(format!("no location {location:?}"))));
         }

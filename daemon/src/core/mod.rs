@@ -131,6 +131,21 @@ pub fn apply_once(store: &mut Store, config: &Config, clock: &dyn Clock, command
     }
 }
 
+/// One log line per committed ticket change, with the ticket, location and item as journal fields (`TICKET=`).
+fn log_tickets(events: &[Event]) {
+    for event in events {
+        match &event.body {
+            crate::event::EventBody::TicketRaised { ticket, location, item, department, source, .. } => {
+                tracing::info!(ticket, location, item, department, source = source.as_str(), "Ticket raised.")
+            }
+            crate::event::EventBody::TicketStatusChanged { ticket, to, .. } => {
+                tracing::info!(ticket, status = to.as_str(), actor = event.actor, "Ticket status changed.")
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Takes whatever is queued, up to [`MAX_BATCH`].
 fn drain(rx: &mut mpsc::Receiver<Command>, batch: &mut Vec<Command>) {
     while batch.len() < MAX_BATCH {
@@ -198,6 +213,7 @@ impl Writer {
                 for reply in replies {
                     reply.send();
                 }
+                log_tickets(&events);
                 locations.sort();
                 locations.dedup();
                 if !events.is_empty() {

@@ -17,6 +17,8 @@ use crate::store::ReadPool;
 
 /// How long a re-query waits for an answer before mdns-sd removes the device.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(3);
+/// Resolutions of one device arriving within this time (its addresses come one by one) make one observation.
+const SETTLE: Duration = Duration::from_millis(500);
 
 /// What is known about one browsed instance.
 struct Instance {
@@ -79,6 +81,8 @@ async fn browse(
     }
     drop(events_tx);
     let mut instances: HashMap<String, Instance> = HashMap::new();
+    // Resolutions waiting for their device's addresses to settle, with when to send them.
+    let mut pending: HashMap<String, (tv_protocol::DeviceAdvert, Vec<String>, Instant)> = HashMap::new();
     let mut tick = tokio::time::interval(requery.min(Duration::from_secs(10)).max(Duration::from_millis(200)));
     // Devices the journal says were on mDNS when the gateway stopped: gone unless they answer within `requery`.
     let started = Instant::now();
@@ -88,10 +92,22 @@ async fn browse(
         .ok()
         .map(|all| all.into_iter().filter(|d| d.mdns).map(|d| d.id).collect());
     loop {
+        let settle = pending.values().map(|(_, _, at)| *at).min();
         let event = tokio::select! {
             biased;
             _ = stopped.changed() => break,
             event = events.recv() => match event { Some(event) => Some(event), None => break },
+            _ = settled(settle) => {
+                let now = Instant::now();
+                let ready: Vec<String> = pending.iter().filter(|(_, (_, _, at))| *at <= now).map(|(k, _)| k.clone()).collect();
+                for fullname in ready {
+                    if let Some((advert, addresses, _)) = pending.remove(&fullname) {
+                        let device = advert.device.clone();
+                        observe(&core, device, DeviceObservation::Advert { advert, addresses }).await;
+                    }
+                }
+                continue;
+            }
             _ = tick.tick() => None,
         };
         let Some(event) = event else {
@@ -123,17 +139,25 @@ async fn browse(
                 };
                 let mut addresses: Vec<String> = info.addresses.iter().map(|a| a.to_ip_addr().to_string()).collect();
                 addresses.sort();
-                let device = advert.device.clone();
-                instances.insert(info.fullname.clone(), Instance { device: device.clone(), heard: Instant::now() });
-                observe(&core, device, DeviceObservation::Advert { advert, addresses }).await;
+                instances
+                    .insert(info.fullname.clone(), Instance { device: advert.device.clone(), heard: Instant::now() });
+                pending.insert(info.fullname.clone(), (advert, addresses, Instant::now() + SETTLE));
             }
             ServiceEvent::ServiceRemoved(_, fullname) => {
+                pending.remove(&fullname);
                 if let Some(instance) = instances.remove(&fullname) {
                     observe(&core, instance.device, DeviceObservation::MdnsGone).await;
                 }
             }
             _ => {}
         }
+    }
+}
+
+async fn settled(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn run(
     let mut due: BTreeMap<String, Instant> = BTreeMap::new();
     let grace = || configs.borrow().devices.offline_grace;
     if let Ok(devices) = reads.with(|r| r.devices().list(None, None, Some(false))).await {
-        for d in devices.into_iter().filter(|d| d.offline_ticket.is_none()) {
+        for d in devices.into_iter().filter(|d| d.offline_ticket.is_none() && d.offline_since.is_some()) {
             let since = d.offline_since.as_deref().and_then(|s| s.parse::<jiff::Timestamp>().ok());
             let elapsed = since.map_or(Duration::ZERO, |s| {
                 Duration::from_secs(jiff::Timestamp::now().as_second().saturating_sub(s.as_second()).max(0) as u64)

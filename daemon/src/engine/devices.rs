@@ -116,7 +116,7 @@ fn blank(id: &str, at: &str) -> Device {
         offline_ticket: None,
         first_seen: at.to_owned(),
         last_seen: at.to_owned(),
-        offline_since: Some(at.to_owned()),
+        offline_since: None,
     }
 }
 
@@ -140,7 +140,7 @@ pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>,
                     "mdns",
                 ));
                 d.claim = Some(advert.location.clone());
-                bind_first_sight(&mut d, policy.binding, &mut events);
+                bind_first_sight(&mut d, policy, &mut events);
             } else if d.kind != advert.kind.as_str()
                 || d.claim.as_deref() != Some(&advert.location)
                 || d.model != advert.model
@@ -217,6 +217,10 @@ pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>,
                 return Outcome { device: None, events, verdict };
             }
             d.bound = Some(location.to_owned());
+            if !d.mdns {
+                // Only an mDNS advertisement is a standing claim; a topic's location is not.
+                d.claim = Some(location.to_owned());
+            }
             d.state = if d.claim.as_deref().is_some_and(|c| c != location) { "conflict" } else { "bound" }.into();
             events.push(EventBody::DeviceBound {
                 device: id.to_owned(),
@@ -252,11 +256,12 @@ fn seen(
     }
 }
 
-/// Binds a new device to its claim, or leaves it awaiting confirmation.
-fn bind_first_sight(d: &mut Device, binding: Binding, events: &mut Vec<EventBody>) {
-    let (bound, state) = match binding {
-        Binding::FirstSight => (d.claim.clone(), "bound"),
-        Binding::Confirm => (None, "unbound"),
+/// Binds a new device to its claim, or leaves it awaiting an installer: in confirm mode, and whenever unknown
+/// devices are not simply accepted.
+fn bind_first_sight(d: &mut Device, policy: Policy, events: &mut Vec<EventBody>) {
+    let (bound, state) = match (policy.binding, policy.unknown) {
+        (Binding::FirstSight, Unknown::Accept) => (d.claim.clone(), "bound"),
+        _ => (None, "unbound"),
     };
     d.bound = bound.clone();
     d.state = state.into();
@@ -274,7 +279,7 @@ fn admit_unknown(d: &mut Device, location: &str, policy: Policy, events: &mut Ve
         d.state = "quarantined".into();
         events.push(EventBody::DeviceBound { device: d.id.clone(), location: None, state: "quarantined".into() });
     } else {
-        bind_first_sight(d, policy.binding, events);
+        bind_first_sight(d, policy, events);
     }
     true
 }
@@ -386,6 +391,21 @@ mod tests {
             observe(Some(&d), "tv-1", Observation::Request { location: "101" }, policy, AT).verdict,
             Verdict::Allowed
         );
+    }
+
+    #[test]
+    fn quarantine_holds_back_devices_found_over_mdns_too() {
+        let d = first(Policy { unknown: Unknown::Quarantine, ..Policy::default() });
+        assert_eq!((d.bound, d.state.as_str()), (None, "unbound"));
+    }
+
+    #[test]
+    fn a_device_met_only_over_mqtt_is_never_offline_and_moves_cleanly() {
+        let out = observe(None, "tv-9", Observation::Request { location: "101" }, Policy::default(), AT);
+        let d = out.device.unwrap();
+        assert_eq!(d.offline_since, None, "never seen online, so never offline");
+        let moved = observe(Some(&d), "tv-9", Observation::Bind { location: "102" }, Policy::default(), AT);
+        assert_eq!(moved.device.unwrap().state, "bound");
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub struct DeviceArgs {
     /// The broker; without it, the device only advertises over mDNS.
     #[arg(long)]
     pub mqtt: Option<String>,
+    /// The broker user name (the packaged Mosquitto refuses anonymous clients).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// A file holding the broker password.
+    #[arg(long)]
+    pub password_file: Option<std::path::PathBuf>,
     /// The mDNS port (5353; others only for tests).
     #[arg(long, default_value_t = 5353)]
     pub mdns_port: u16,
@@ -94,6 +100,15 @@ async fn connect(args: &DeviceArgs, url: &str) -> anyhow::Result<(AsyncClient, T
         QoS::AtLeastOnce,
         true,
     ));
+    if let Some(user) = &args.username {
+        let password = match &args.password_file {
+            Some(file) => {
+                std::fs::read_to_string(file).with_context(|| format!("--password-file {}", file.display()))?
+            }
+            None => String::new(),
+        };
+        options.set_credentials(user, password.trim_end_matches(['\r', '\n']));
+    }
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     crate::mqtt::without_nagle(&mut eventloop);
     let subscriptions = [topics.menu(), topics.status(&args.location), topics.ack(&args.location, &args.device)];
