@@ -192,13 +192,18 @@ async fn unknown_devices_can_be_refused_by_configuration() {
 async fn the_menu_is_retained_and_follows_a_reload() {
     let dir = scratch();
     let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    let daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, ""));
+    let internal = "\n[[catalog]]\ncode = \"eng.device_offline\"\ncategory = \"engineering\"\ndepartment = \"engineering\"\npriority = \"medium\"\nguest = false\n";
+    let daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, internal));
     daemon.wait_mqtt_connected();
     let menu_topic = "bellhop/v1/menu".to_string();
     // A TV that connects later still gets it: it is retained.
     let mut tv = Device::connect(broker.port, "104", "tv-104", std::slice::from_ref(&menu_topic)).await;
     let first = tv_protocol::decode_menu(&tv.next_on(&menu_topic).await).expect("a menu");
     assert!(first.items.iter().any(|i| i.code == "hk.towels" && i.labels["en"] == "Extra towels"), "{first:?}");
+    // Items only Bellhop raises are neither on the menu nor accepted from a device.
+    assert!(first.items.iter().all(|i| i.code != "eng.device_offline"), "{first:?}");
+    let ack = tv.request(br#"{"id":"x","item":"eng.device_offline"}"#).await;
+    assert_eq!(ack.error.map(|e| e.code), Some(ErrorCode::UnknownItem));
     std::fs::write(
         &daemon.config,
         std::fs::read_to_string(&daemon.config).unwrap()

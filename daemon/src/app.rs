@@ -54,7 +54,7 @@ impl Running {
                 tracing::info!(
                     items = new.catalog.len(),
                     locations = new.locations.len(),
-                    "Configuration reloaded; changes to site, mqtt, storage, http, log, grms and devices.mdns apply after a restart."
+                    "Configuration reloaded; changes to site, mqtt, storage, http, log, grms, devices.mdns, devices.requery_s and sync apply after a restart."
                 );
                 self.config.send_replace(Arc::new(new));
                 self.metrics.reloads.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +82,8 @@ fn keep_runtime_settings(current: &Config, mut new: Config) -> Config {
     new.log = current.log.clone();
     new.grms = current.grms.clone();
     new.devices.mdns = current.devices.mdns.clone();
+    new.devices.requery = current.devices.requery;
+    new.sync = current.sync.clone();
     new
 }
 

@@ -79,8 +79,8 @@ pub struct Mdns {
     pub port: u16,
     /// The instance name advertised.
     pub instance: String,
-    /// The broker port advertised as TXT `mqtt`; the broker URL's port when not set.
-    pub mqtt_port: u16,
+    /// The broker port advertised as TXT `mqtt`; the broker's port (after `--mqtt`) when not set.
+    pub mqtt_port: Option<u16>,
 }
 
 /// The room-controller bridge's configuration with its register maps loaded and its rules compiled.
@@ -245,6 +245,9 @@ pub struct CatalogItem {
     pub max_qty: u8,
     /// Whether it is an emergency (SOS, fire, medical).
     pub emergency: bool,
+    /// Whether guests may ask for it from a device (it is on the menu); internal items (controller alarms,
+    /// device outages) are not.
+    pub guest: bool,
     /// The menu label per language tag.
     pub labels: BTreeMap<String, String>,
 }
@@ -272,6 +275,7 @@ impl Config {
         let items: Vec<tv_protocol::MenuItem> = self
             .catalog
             .values()
+            .filter(|item| item.guest)
             .map(|item| tv_protocol::MenuItem {
                 code: item.code.clone(),
                 category: item.category.clone(),
@@ -417,6 +421,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
             eta_min: item.eta_min,
             max_qty: item.max_qty,
             emergency: item.emergency,
+            guest: item.guest,
             labels: item.labels,
         };
         if catalog.insert(code.clone(), parsed).is_some() {
@@ -440,8 +445,15 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
     }
 
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
-    let devices = validate_devices(raw.devices, &raw.site.name, broker.port, map, &catalog, errors);
-    if let Some(sync) = &raw.sync {
+    let devices = validate_devices(raw.devices, &raw.site.name, map, &catalog, errors);
+    let sync = raw.sync.map(|mut sync| {
+        sync.secret_file = relative_to(path, &sync.secret_file);
+        sync.ca_file = sync.ca_file.map(|f| relative_to(path, &f));
+        sync.client_cert_file = sync.client_cert_file.map(|f| relative_to(path, &f));
+        sync.client_key_file = sync.client_key_file.map(|f| relative_to(path, &f));
+        sync
+    });
+    if let Some(sync) = &sync {
         let problems = sync.validate().err().into_iter().chain(sync.check_files().err()).flatten();
         for problem in problems {
             let key = problem.split(':').next().unwrap_or("sync").to_owned();
@@ -470,14 +482,13 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         locations,
         grms,
         devices,
-        sync: raw.sync,
+        sync,
     }
 }
 
 fn validate_devices(
     raw: raw::RawDevices,
     site_name: &str,
-    broker_port: u16,
     map: &SourceMap<'_>,
     catalog: &BTreeMap<String, CatalogItem>,
     errors: &mut Vec<ConfigError>,
@@ -488,9 +499,17 @@ fn validate_devices(
         }
     }
     let offline_hours = raw.offline_hours.as_deref().and_then(|hours| {
-        let parsed = hours.split_once('-').and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+        let parsed = hours
+            .split_once('-')
+            .and_then(|(a, b)| {
+                Some((a.trim().parse::<jiff::civil::Time>().ok()?, b.trim().parse::<jiff::civil::Time>().ok()?))
+            })
+            .filter(|(start, end)| start != end);
         if parsed.is_none() {
-            errors.push(map.at("devices.offline_hours", format!("{hours:?} is not a range such as \"07:00-23:00\"")));
+            errors.push(map.at(
+                "devices.offline_hours",
+                format!("{hours:?} is not a range of two different times such as \"07:00-23:00\""),
+            ));
         }
         parsed
     });
@@ -518,7 +537,7 @@ fn validate_devices(
             extra_service_types: raw.mdns.extra_service_types,
             port: raw.mdns.port,
             instance: raw.mdns.instance.unwrap_or_else(|| format!("Bellhop {site_name}")),
-            mqtt_port: raw.mdns.mqtt_port.unwrap_or(broker_port),
+            mqtt_port: raw.mdns.mqtt_port,
         },
     }
 }

@@ -220,6 +220,8 @@ pub struct RawCatalogItem {
     pub max_qty: u8,
     #[serde(default)]
     pub emergency: bool,
+    #[serde(default = "yes")]
+    pub guest: bool,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }

@@ -153,3 +153,11 @@ item = "grms.sos"
     assert!(errors.iter().any(|e| e.contains("grms.offline_item")), "{errors:?}");
     assert!(errors.iter().all(|e| e.starts_with("b.toml:")), "{errors:?}");
 }
+
+#[test]
+fn device_settings_are_checked() {
+    let text = MINIMAL.to_owned() + "\n[devices]\noffline_hours = \"07:00-07:00\"\noffline_item = \"eng.nothing\"\n";
+    let errors = errors(&text);
+    assert!(errors.iter().any(|e| e.contains("devices.offline_hours")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("devices.offline_item: no [[catalog]] item")), "{errors:?}");
+}

@@ -160,7 +160,8 @@ impl Cx<'_, '_> {
         };
         let facts = Facts {
             answered_by: answered_by.as_deref(),
-            item: self.config.catalog.get(&request.item),
+            // Devices may ask only for guest items; controller alarms and outages are raised by Bellhop itself.
+            item: self.config.catalog.get(&request.item).filter(|item| item.guest),
             location_known: self.location_known(&origin.location),
             open_same_item: open_same_item.as_ref().map(|t| t.number.as_str()),
             open_at_location,

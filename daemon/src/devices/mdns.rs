@@ -43,14 +43,15 @@ pub fn start(
         }
     }
     if mdns.advertise {
-        let advert = GatewayAdvert { mqtt_port: mdns.mqtt_port, api_port, site: config.site.code.clone() };
+        let mqtt_port = mdns.mqtt_port.unwrap_or(config.mqtt.broker.port);
+        let advert = GatewayAdvert { mqtt_port, api_port, site: config.site.code.clone() };
         let txt: Vec<(&str, String)> = advert.txt();
         let host = format!("bellhop-{}.local.", config.site.code.to_ascii_lowercase());
         let info = ServiceInfo::new(GATEWAY_SERVICE, &mdns.instance, &host, "", api_port, &txt[..])
             .context("the gateway's mDNS record")?
             .enable_addr_auto();
         daemon.register(info).context("advertising the gateway")?;
-        tracing::info!(instance = %mdns.instance, api_port, mqtt_port = mdns.mqtt_port, "Advertising the gateway over mDNS.");
+        tracing::info!(instance = %mdns.instance, api_port, mqtt_port, "Advertising the gateway over mDNS.");
     }
     let mut receivers = Vec::new();
     for ty in std::iter::once(DEVICE_SERVICE.to_owned()).chain(mdns.extra_service_types.iter().cloned()) {

@@ -98,6 +98,7 @@ mod tests {
             eta_min: Some(15),
             max_qty: 5,
             emergency: false,
+            guest: true,
             labels: [("en".to_string(), "Towels".to_string())].into(),
         }
     }
