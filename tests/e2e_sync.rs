@@ -313,3 +313,61 @@ async fn the_daemon_uploads_its_journal_across_crashes() {
     .await;
     assert_eq!(health["status"], "ok", "{health}");
 }
+
+/// Head office's configuration: a good document is validated layered over the local file, applied through the
+/// reload path (the menu follows), reported, and kept across a restart; a bad one is refused with its file and line
+/// and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn head_office_configuration_is_validated_applied_reported_and_kept() {
+    use support::*;
+    let receiver = receiver().await;
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
+    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
+    let section = format!(
+        "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\nconfig_poll_s = 1\nbackoff_max_s = 1\n",
+        receiver.url()
+    );
+    let good = "[[departments]]\ncode = \"housekeeping\"\nname = \"Housekeeping\"\n\n\
+                [[catalog]]\ncode = \"hk.robe\"\ncategory = \"housekeeping\"\ndepartment = \"housekeeping\"\npriority = \"low\"\n";
+    let etag = receiver.set_config(GATEWAY, good);
+    let mut daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, &section));
+    daemon.wait_mqtt_connected();
+    wait_for(Duration::from_secs(30), "the applied report", || {
+        receiver
+            .config_reports(GATEWAY)
+            .iter()
+            .any(|r| r["etag"] == etag.as_str() && r["applied"] == true)
+            .then_some(())
+    })
+    .await;
+    let mut tv = Device::connect(broker.port, "101", "tv-101", &[]).await;
+    let ack = tv.request(br#"{"id":"a","item":"hk.robe"}"#).await;
+    assert_eq!(ack.result, tv_protocol::AckResult::Accepted, "{ack:?}");
+    // Head office's catalog replaced the local one.
+    let ack = tv.request(br#"{"id":"b","item":"hk.towels"}"#).await;
+    assert_eq!(ack.error.map(|e| e.code), Some(tv_protocol::ErrorCode::UnknownItem));
+
+    let bad = "[[departments]]\ncode = \"housekeeping\"\nname = \"Housekeeping\"\n\n\
+               [[catalog]]\ncode = \"hk.robe\"\ncategory = \"housekeeping\"\ndepartment = \"spa\"\npriority = \"low\"\n";
+    let bad_etag = receiver.set_config(GATEWAY, bad);
+    let report = wait_for(Duration::from_secs(30), "the refused report", || {
+        receiver.config_reports(GATEWAY).into_iter().find(|r| r["etag"] == bad_etag.as_str())
+    })
+    .await;
+    assert_eq!(report["applied"], false);
+    let error = report["errors"][0].as_str().unwrap();
+    assert!(error.contains("managed.toml:8: catalog[0].department"), "{error}");
+    // The previous configuration is still in force: the item is still known (merged into the open ticket).
+    assert_eq!(tv.request(br#"{"id":"c","item":"hk.robe"}"#).await.result, tv_protocol::AckResult::Merged);
+    let (_, health) = http_get_blocking(&daemon.http, "/healthz", None).unwrap();
+    assert_eq!(health["config_pull"]["etag"], etag.as_str(), "{health}");
+
+    // After a restart the last good head-office configuration is still in force.
+    daemon.kill();
+    let daemon = Daemon::start_with(dir.path(), &daemon.config.clone());
+    daemon.wait_mqtt_connected();
+    let mut other = Device::connect(broker.port, "102", "tv-102", &[]).await;
+    assert_eq!(other.request(br#"{"id":"d","item":"hk.robe"}"#).await.result, tv_protocol::AckResult::Accepted);
+}

@@ -19,7 +19,7 @@ use crate::grms::GrmsAdapter;
 use crate::metrics::Metrics;
 use crate::mqtt::{Mqtt, MqttLink};
 use crate::store::{ReadPool, Store};
-use crate::sync::{SyncHandle, Uploader};
+use crate::sync::{PullHandle, ReloadRequest, SyncHandle, Uploader};
 use crate::systemd;
 
 /// How long shutdown waits for the writer's last commit.
@@ -32,6 +32,8 @@ pub struct Running {
     /// Counters, also for reloads.
     metrics: Arc<Metrics>,
     config: watch::Sender<Arc<Config>>,
+    /// Reload requests from configuration pull (head office).
+    reloads: Option<tokio::sync::mpsc::Receiver<ReloadRequest>>,
     shutdown: watch::Sender<bool>,
     done: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -48,7 +50,7 @@ impl Running {
     pub fn reload(&self) -> Result<(), String> {
         systemd::reloading(false, "Reloading the configuration.");
         let current = self.config.borrow().clone();
-        let outcome = match config::load(&current.path) {
+        let outcome = match config::load_layered(&current.path, Some(&current.storage.data_dir)) {
             Ok(new) => {
                 let new = keep_runtime_settings(&current, new);
                 tracing::info!(
@@ -110,6 +112,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         _ => None,
     };
     let sync = config.sync.clone().map(|sync| start_sync(sync, &data_dir, &core));
+    let (reload_tx, reloads) = tokio::sync::mpsc::channel(1);
+    let pull = config
+        .sync
+        .clone()
+        .filter(|s| s.config_poll_s > 0)
+        .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx));
     let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
@@ -121,6 +129,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics: metrics.clone(),
         config: config_rx,
         sync: sync.as_ref().map(SyncHandle::view),
+        pull: pull.as_ref().map(PullHandle::status),
     });
     let server = tokio::spawn(api::serve(listener, state, stopped.clone()));
     tracing::info!(http = %http, broker = %config.mqtt.broker, data_dir = %data_dir.display(), "Bellhop is running.");
@@ -141,6 +150,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         if let Some(sync) = sync {
             sync.stop().await;
         }
+        if let Some(pull) = pull {
+            pull.stop().await;
+        }
         mqtt.stop().await;
         let _ = server.await;
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;
@@ -154,7 +166,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
         Ok(())
     });
-    Ok(Running { http, metrics, config: config_tx, shutdown, done })
+    Ok(Running { http, metrics, config: config_tx, reloads: Some(reloads), shutdown, done })
 }
 
 /// Starts the upload to head office, woken by every commit; it only reads the journal, so it never holds up local work.
@@ -192,9 +204,11 @@ fn status_line(core: &crate::core::CoreHandle, link: &MqttLink) -> String {
     )
 }
 
-/// Runs until SIGINT or SIGTERM, then shuts down in order; SIGHUP reloads the configuration.
+/// Runs until SIGINT or SIGTERM, then shuts down in order; SIGHUP, and a new configuration from head office,
+/// reload the configuration.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let running = start(config).await?;
+    let mut running = start(config).await?;
+    let mut reloads = running.reloads.take().expect("taken once");
     let (mut term, mut hup) = (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
     loop {
         tokio::select! {
@@ -202,6 +216,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             _ = term.recv() => break,
             _ = hup.recv() => {
                 let _ = running.reload();
+            }
+            Some(answer) = reloads.recv() => {
+                let _ = answer.send(running.reload());
             }
         }
     }

@@ -60,6 +60,15 @@ pub fn status(addr: std::net::SocketAddr) -> ExitCode {
             println!("ALARM:    {}", text(&sync["alarm"]));
         }
     }
+    let pull = &health["config_pull"];
+    if !pull.is_null() {
+        println!(
+            "config:   head office's {} in force, last checked {}, last error {}",
+            text(&pull["etag"]),
+            text(&pull["checked_at"]),
+            text(&pull["error"])
+        );
+    }
     if health["status"] == "ok" {
         ExitCode::SUCCESS
     } else {

@@ -237,7 +237,8 @@ fn load(
     mqtt: Option<String>,
     http: Option<SocketAddr>,
 ) -> Result<Config, ExitCode> {
-    let mut config = config::load(path).map_err(|errors| {
+    // Head office's configuration, when it has sent one, is layered over the file (see config::load_layered).
+    let mut config = config::load_layered(path, data_dir.as_deref()).map_err(|errors| {
         eprintln!("{errors}");
         ExitCode::from(EX_USAGE)
     })?;

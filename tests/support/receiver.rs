@@ -206,6 +206,10 @@ struct State {
     requests: AtomicU64,
     tls_failures: AtomicU64,
     date_ahead_s: i64,
+    /// Per gateway: the configuration document served at `/config` and its ETag.
+    configs: Mutex<HashMap<String, (String, String)>>,
+    /// Per gateway: the `/config-status` reports received.
+    config_reports: Mutex<HashMap<String, Vec<serde_json::Value>>>,
 }
 
 /// A running receiver; stops when dropped.
@@ -277,6 +281,8 @@ impl Receiver {
             requests: AtomicU64::new(0),
             tls_failures: AtomicU64::new(0),
             date_ahead_s: options.date_ahead_s,
+            configs: Mutex::new(HashMap::new()),
+            config_reports: Mutex::new(HashMap::new()),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -351,6 +357,99 @@ impl Receiver {
     pub fn refusals(&self) -> Vec<Refusal> {
         self.state.refusals.lock().unwrap().clone()
     }
+
+    /// Publishes a configuration document for a gateway; its ETag is the quoted hex SHA-256 of the text.
+    pub fn set_config(&self, gateway: &str, document: &str) -> String {
+        let etag = format!("\"{}\"", hex::encode(digest::digest(&digest::SHA256, document.as_bytes())));
+        self.state.configs.lock().unwrap().insert(gateway.to_owned(), (etag.clone(), document.to_owned()));
+        etag
+    }
+
+    /// The configuration reports a gateway has sent, oldest first.
+    pub fn config_reports(&self, gateway: &str) -> Vec<serde_json::Value> {
+        self.state.config_reports.lock().unwrap().get(gateway).cloned().unwrap_or_default()
+    }
+}
+
+/// Checks a request's gateway, timestamp, body digest and signature; the refusal to send when they do not hold.
+fn authenticate(
+    state: &State,
+    gateway: &str,
+    method: &str,
+    path: &str,
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+) -> Result<(), Box<Reply>> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let secret = match state.gateways.lock().unwrap().get(gateway) {
+        Some(log) => log.secret.clone(),
+        None => return Err(Box::new(refuse(state, StatusCode::NOT_FOUND, format!("unknown gateway {gateway}")))),
+    };
+    let (timestamp, digest_header) = (header("x-bellhop-timestamp"), header("x-bellhop-content-sha256"));
+    if header("x-bellhop-gateway") != gateway {
+        return Err(Box::new(refuse(state, StatusCode::BAD_REQUEST, "X-Bellhop-Gateway does not match the path")));
+    }
+    match timestamp.parse::<jiff::Timestamp>() {
+        Ok(at) if jiff::Timestamp::now().duration_since(at).as_secs().abs() <= MAX_SKEW_S => {}
+        _ => return Err(Box::new(refuse(state, StatusCode::UNAUTHORIZED, "missing or stale X-Bellhop-Timestamp"))),
+    }
+    if hex::encode(digest::digest(&digest::SHA256, body)) != digest_header {
+        return Err(Box::new(refuse(
+            state,
+            StatusCode::BAD_REQUEST,
+            "X-Bellhop-Content-SHA256 does not match the body",
+        )));
+    }
+    let string_to_sign = format!("{method}\n{path}\n{timestamp}\n{digest_header}");
+    let tag = header("x-bellhop-signature").strip_prefix("v1=").and_then(|h| hex::decode(h).ok()).unwrap_or_default();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &secret);
+    hmac::verify(&key, string_to_sign.as_bytes(), &tag)
+        .map_err(|_| Box::new(refuse(state, StatusCode::UNAUTHORIZED, "bad signature")))
+}
+
+/// `GET .../config` and `POST .../config-status`.
+async fn handle_config(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    gateway: String,
+    leaf: &str,
+) -> Result<Reply, std::io::Error> {
+    let path = req.uri().path().to_owned();
+    let method = req.method().as_str().to_owned();
+    let headers = req.headers().clone();
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Ok(refuse(&state, StatusCode::PAYLOAD_TOO_LARGE, "body too large or unreadable")),
+    };
+    if let Err(reply) = authenticate(&state, &gateway, &method, &path, &headers, &body) {
+        return Ok(*reply);
+    }
+    match (method.as_str(), leaf) {
+        ("GET", "config") => {
+            let Some((etag, document)) = state.configs.lock().unwrap().get(&gateway).cloned() else {
+                return Ok(refuse(&state, StatusCode::NOT_FOUND, "no configuration for this gateway"));
+            };
+            let unchanged = headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+            let reply = Response::builder().header("etag", etag.as_str());
+            Ok(if unchanged {
+                reply.status(StatusCode::NOT_MODIFIED).body(ReplyBody::Whole(Full::new(Bytes::new()))).unwrap()
+            } else {
+                reply
+                    .status(StatusCode::OK)
+                    .header("content-type", "application/toml")
+                    .body(ReplyBody::Whole(Full::new(Bytes::from(document))))
+                    .unwrap()
+            })
+        }
+        ("POST", "config-status") => match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(report) => {
+                state.config_reports.lock().unwrap().entry(gateway).or_default().push(report);
+                Ok(json(&state, StatusCode::OK, serde_json::json!({})))
+            }
+            Err(_) => Ok(refuse(&state, StatusCode::BAD_REQUEST, "the report is not JSON")),
+        },
+        _ => Ok(refuse(&state, StatusCode::METHOD_NOT_ALLOWED, "GET config or POST config-status")),
+    }
 }
 
 async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<State>) {
@@ -418,8 +517,15 @@ fn refuse(state: &State, status: StatusCode, error: impl Into<String>) -> Reply 
 /// Handles one request. Order: route, gateway, timestamp, body digest, signature, decompress, parse, store.
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, std::io::Error> {
     state.requests.fetch_add(1, Ordering::SeqCst);
-    let fake = state.fakes.lock().unwrap().pop_front();
     let path = req.uri().path().to_owned();
+    // Configuration requests are never faked: the fakes are for the upload path.
+    for leaf in ["config", "config-status"] {
+        let suffix = format!("/{leaf}");
+        if let Some(gateway) = path.strip_prefix("/v1/gateways/").and_then(|rest| rest.strip_suffix(suffix.as_str())) {
+            return handle_config(state.clone(), req, gateway.to_owned(), leaf).await;
+        }
+    }
+    let fake = state.fakes.lock().unwrap().pop_front();
     let Some(gateway) = path.strip_prefix("/v1/gateways/").and_then(|rest| rest.strip_suffix("/events")) else {
         return Ok(refuse(&state, StatusCode::NOT_FOUND, "no such endpoint"));
     };

@@ -45,6 +45,8 @@ pub struct ApiState {
     pub config: watch::Receiver<Arc<Config>>,
     /// The upload to head office, when configured.
     pub sync: Option<crate::sync::StatusView>,
+    /// Configuration pull from head office, when configured.
+    pub pull: Option<Arc<std::sync::Mutex<crate::sync::PullStatus>>>,
 }
 
 /// Serves until shutdown. Connections already open finish their current request.
@@ -145,6 +147,7 @@ fn health(state: &ApiState) -> Response<Body> {
                 "failed_commits": load(&stats.failed_commits),
             },
             "sync": sync,
+            "config_pull": state.pull.as_ref().map(|p| p.lock().map(|s| s.clone()).unwrap_or_default()),
         }),
     )
 }

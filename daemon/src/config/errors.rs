@@ -59,6 +59,8 @@ pub struct SourceMap<'a> {
     text: &'a str,
     /// Every key and table with the byte range of its key and of its value.
     entries: Vec<Entry>,
+    /// A second file whose top-level sections replaced this file's (head office's configuration), and which.
+    overlay: Option<(Box<SourceMap<'a>>, Vec<&'static str>)>,
 }
 
 impl<'a> SourceMap<'a> {
@@ -68,11 +70,23 @@ impl<'a> SourceMap<'a> {
         if let Ok(doc) = toml_edit::Document::parse(text) {
             walk(doc.as_table(), "", &mut entries);
         }
-        SourceMap { file, text, entries }
+        SourceMap { file, text, entries, overlay: None }
+    }
+
+    /// Keys under `sections` are found in `overlay` instead (errors there name that file and its lines).
+    pub fn with_overlay(mut self, overlay: SourceMap<'a>, sections: Vec<&'static str>) -> SourceMap<'a> {
+        self.overlay = Some((Box::new(overlay), sections));
+        self
     }
 
     /// An error at a key given as a dotted path; the line is the key's.
     pub fn at(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        if let Some((overlay, sections)) = &self.overlay {
+            let section = key.split(['.', '[']).next().unwrap_or(key);
+            if sections.contains(&section) {
+                return overlay.at(key, message);
+            }
+        }
         let offset = self.entries.iter().find(|(path, ..)| path == key).and_then(|(_, k, v)| k.clone().or(v.clone()));
         ConfigError {
             file: self.file.to_owned(),

@@ -288,30 +288,96 @@ impl Config {
     }
 }
 
-/// Reads and validates a configuration file.
+/// Reads and validates a configuration file (alone: see [`load_layered`] for head office's sections).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    parse(path, &read(path)?)
+}
+
+/// Validates configuration text; `path` names the file in errors and resolves relative paths.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    parse_layered(path, text, None)
+}
+
+/// The file, inside the data directory, that holds the last good configuration from head office.
+pub const MANAGED_FILE: &str = "managed.toml";
+
+/// Reads the local file and layers head office's configuration over it: when `{data_dir}/managed.toml` exists, the
+/// sections it has replace the local file's before validation. `data_dir` overrides the file's `storage.data_dir`
+/// (as `--data-dir` does). Errors in the managed sections name `managed.toml` and its lines.
+pub fn load_layered(path: &Path, data_dir: Option<&Path>) -> Result<Config, ConfigErrors> {
+    let text = read(path)?;
+    let data_dir = match data_dir {
+        Some(dir) => dir.to_owned(),
+        None => match toml::from_str::<RawConfig>(&text) {
+            Ok(raw) => relative_to(path, &raw.storage.data_dir),
+            // The local file's own errors come first.
+            Err(_) => return parse(path, &text),
+        },
+    };
+    let managed = data_dir.join(MANAGED_FILE);
+    match std::fs::read_to_string(&managed) {
+        Ok(document) => parse_layered(path, &text, Some((&managed, &document))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => parse(path, &text),
+        Err(error) => Err(ConfigErrors(vec![ConfigError {
+            file: managed,
+            line: None,
+            key: String::new(),
+            message: format!("cannot read the file: {error}"),
+        }])),
+    }
+}
+
+/// Validates the local file with `document` layered over it as head office's configuration; `managed` names the
+/// document in errors. This is how a candidate from head office is checked before it replaces `managed.toml`.
+pub fn load_with_managed(path: &Path, managed: &Path, document: &str) -> Result<Config, ConfigErrors> {
+    parse_layered(path, &read(path)?, Some((managed, document)))
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: path.to_owned(),
             line: None,
             key: String::new(),
             message: format!("cannot read the file: {e}"),
         }])
-    })?;
-    parse(path, &text)
+    })
 }
 
-/// Validates configuration text; `path` names the file in errors and resolves relative paths.
-pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-    let map = SourceMap::new(path, text);
-    let raw: RawConfig = toml::from_str(text)
+fn parse_layered(path: &Path, text: &str, managed: Option<(&Path, &str)>) -> Result<Config, ConfigErrors> {
+    let mut map = SourceMap::new(path, text);
+    let mut raw: RawConfig = toml::from_str(text)
         .map_err(|e| ConfigErrors(vec![map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())]))?;
+    if let Some((managed_path, document)) = managed {
+        let managed_map = SourceMap::new(managed_path, document);
+        let layer: raw::RawManaged = toml::from_str(document).map_err(|e| {
+            ConfigErrors(vec![managed_map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())])
+        })?;
+        let mut sections = Vec::new();
+        if let Some(departments) = layer.departments {
+            raw.departments = departments;
+            sections.push("departments");
+        }
+        if let Some(catalog) = layer.catalog {
+            raw.catalog = catalog;
+            sections.push("catalog");
+        }
+        if let Some(locations) = layer.locations {
+            raw.locations = locations;
+            sections.push("locations");
+        }
+        if let Some(limits) = layer.limits {
+            raw.limits = limits;
+            sections.push("limits");
+        }
+        map = map.with_overlay(managed_map, sections);
+    }
     let mut errors = Vec::new();
     let config = validate(path, raw, &map, &mut errors);
     if errors.is_empty() {
         Ok(config)
     } else {
-        errors.sort_by_key(|e: &ConfigError| e.line.unwrap_or(usize::MAX));
+        errors.sort_by_key(|e: &ConfigError| (e.file.clone(), e.line.unwrap_or(usize::MAX)));
         Err(ConfigErrors(errors))
     }
 }

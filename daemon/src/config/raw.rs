@@ -264,3 +264,13 @@ pub enum LocationClass {
     /// A room kept for VIP guests.
     Vip,
 }
+
+/// Head office's configuration document: the sections it manages, each replacing the local file's when present.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawManaged {
+    pub departments: Option<Vec<RawDepartment>>,
+    pub catalog: Option<Vec<RawCatalogItem>>,
+    pub locations: Option<Vec<RawLocation>>,
+    pub limits: Option<RawLimits>,
+}

@@ -36,6 +36,13 @@ pub struct SyncConfig {
     /// Longest wait between retries; also the retry interval while an alarm is raised.
     #[serde(default = "default_backoff_max_s")]
     pub backoff_max_s: u64,
+    /// How often to ask head office for a new configuration; 0 turns configuration pull off.
+    #[serde(default = "default_config_poll_s")]
+    pub config_poll_s: u64,
+}
+
+fn default_config_poll_s() -> u64 {
+    300
 }
 
 fn default_batch_max_events() -> usize {
@@ -71,6 +78,7 @@ impl SyncConfig {
             batch_max_bytes: default_batch_max_bytes(),
             timeout_s: default_timeout_s(),
             backoff_max_s: default_backoff_max_s(),
+            config_poll_s: default_config_poll_s(),
         }
     }
 
@@ -109,6 +117,9 @@ impl SyncConfig {
         }
         if !(1..=86_400).contains(&self.backoff_max_s) {
             errors.push("sync.backoff_max_s: must be between 1 and 86400".into());
+        }
+        if self.config_poll_s > 86_400 {
+            errors.push("sync.config_poll_s: must be between 0 (no configuration pull) and 86400".into());
         }
         if errors.is_empty() {
             Ok(())
@@ -194,6 +205,11 @@ impl Endpoint {
         };
         let prefix = url.path().trim_end_matches('/');
         Ok(Endpoint { tls, host, port, authority, path: format!("{prefix}/v1/gateways/{gateway_id}/events") })
+    }
+
+    /// Another resource of this gateway at head office: `leaf` replaces the final `events` of the upload path.
+    pub fn sibling(&self, leaf: &str) -> String {
+        format!("{}{leaf}", self.path.strip_suffix("events").unwrap_or(&self.path))
     }
 }
 

@@ -15,10 +15,12 @@ pub mod batch;
 pub mod config;
 pub mod cursor;
 pub mod policy;
+pub mod pull;
 pub mod sign;
 pub mod transport;
 mod uploader;
 
 pub use config::SyncConfig;
 pub use cursor::{CursorStore, CURSOR_FILE};
+pub use pull::{PullHandle, PullStatus, ReloadRequest};
 pub use uploader::{clock_offset, parse_http_date, StatusView, SyncHandle, SyncStatus, Uploader, IDLE_POLL};

@@ -16,8 +16,8 @@ use tokio_rustls::TlsConnector;
 
 use super::config::{Endpoint, SyncConfig};
 
-/// The largest reply body read; a receiver's reply is a few bytes.
-const MAX_REPLY_BYTES: usize = 64 * 1024;
+/// The largest reply body read: an upload's reply is a few bytes, head office's configuration document at most this.
+pub const MAX_REPLY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Builds the TLS client configuration: ring provider, TLS 1.2 and 1.3, the system's roots plus `ca_file`, and the
 /// client certificate if configured. Errors name the key whose file is wrong.
@@ -70,6 +70,8 @@ pub struct Reply {
     pub date: Option<String>,
     /// `Retry-After` in seconds, if given as a number.
     pub retry_after: Option<u64>,
+    /// The `ETag` header, if any.
+    pub etag: Option<String>,
     /// The whole body.
     pub body: Bytes,
 }
@@ -143,16 +145,29 @@ impl Client {
     /// that turns out to be closed is replaced once (the request is idempotent). The connection is kept only after a
     /// complete reply; dropping this future (a timeout) drops the connection.
     pub async fn post(&mut self, headers: &[(&str, String)], body: Bytes) -> Result<Reply, String> {
+        let path = self.endpoint.path.clone();
+        self.request(hyper::Method::POST, &path, headers, body).await
+    }
+
+    /// Sends one request to `path` on the receiver and reads the whole reply, with the same connection handling as
+    /// [`Client::post`].
+    pub async fn request(
+        &mut self,
+        method: hyper::Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Reply, String> {
         let reused = self.conn.take();
         let fresh_attempt = reused.is_none();
         let mut conn = match reused {
             Some(conn) => conn,
             None => self.connect().await?,
         };
-        let result = match self.send(&mut conn, headers, body.clone()).await {
+        let result = match self.send(&mut conn, &method, path, headers, body.clone()).await {
             Err(Failure::BeforeReply(_)) if !fresh_attempt => {
                 conn = self.connect().await?;
-                self.send(&mut conn, headers, body).await
+                self.send(&mut conn, &method, path, headers, body).await
             }
             other => other,
         };
@@ -167,9 +182,18 @@ impl Client {
         }
     }
 
-    async fn send(&self, conn: &mut Conn, headers: &[(&str, String)], body: Bytes) -> Result<Reply, Failure> {
+    async fn send(
+        &self,
+        conn: &mut Conn,
+        method: &hyper::Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Reply, Failure> {
         conn.sender.ready().await.map_err(|e| Failure::BeforeReply(format!("connection: {e}")))?;
-        let mut request = hyper::Request::post(self.endpoint.path.as_str())
+        let mut request = hyper::Request::builder()
+            .method(method.clone())
+            .uri(path)
             .header(hyper::header::HOST, self.endpoint.authority.as_str())
             .header(hyper::header::CONTENT_LENGTH, body.len());
         for (name, value) in headers {
@@ -183,12 +207,13 @@ impl Client {
         };
         let date = header(hyper::header::DATE);
         let retry_after = header(hyper::header::RETRY_AFTER).and_then(|v| v.trim().parse().ok());
+        let etag = header(hyper::header::ETAG);
         let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
             .collect()
             .await
             .map_err(|e| Failure::DuringReply(format!("reading the reply ({status}): {e}")))?
             .to_bytes();
-        Ok(Reply { status, date, retry_after, body })
+        Ok(Reply { status, date, retry_after, etag, body })
     }
 }
 

@@ -227,7 +227,7 @@ async fn run(
     }
 }
 
-fn now_text() -> String {
+pub(super) fn now_text() -> String {
     jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -390,7 +390,7 @@ impl Worker {
 }
 
 /// Reads the secret and builds the HTTPS client.
-fn prepare(config: &SyncConfig) -> Result<(Vec<u8>, Client), String> {
+pub(super) fn prepare(config: &SyncConfig) -> Result<(Vec<u8>, Client), String> {
     let secret = read_secret(&config.secret_file).map_err(|e| format!("sync.secret_file: {e}"))?;
     let endpoint = Endpoint::parse(&config.url, &config.gateway_id).map_err(|e| format!("sync.url: {e}"))?;
     let tls = if endpoint.tls { Some(transport::client_config(config)?) } else { None };
