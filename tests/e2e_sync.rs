@@ -371,3 +371,62 @@ async fn head_office_configuration_is_validated_applied_reported_and_kept() {
     let mut other = Device::connect(broker.port, "102", "tv-102", &[]).await;
     assert_eq!(other.request(br#"{"id":"d","item":"hk.robe"}"#).await.result, tv_protocol::AckResult::Accepted);
 }
+
+/// `retain_synced_days`: history head office holds is pruned locally (never an open ticket's), the chain still
+/// verifies from the checkpoint, and the upload carries on after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn synced_history_is_pruned_and_the_chain_still_verifies() {
+    use support::*;
+    let receiver = receiver().await;
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
+    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
+    let section = format!(
+        "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\nbackoff_max_s = 1\nconfig_poll_s = 0\nretain_synced_days = 0\n",
+        receiver.url()
+    );
+    let mut daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, &section));
+    daemon.wait_mqtt_connected();
+    let mut tv = Device::connect(broker.port, "101", "tv-101", &[]).await;
+    let closed = tv.request(br#"{"id":"a","item":"hk.towels"}"#).await.ticket.unwrap();
+    let open = tv.request(br#"{"id":"b","item":"hk.pillows"}"#).await.ticket.unwrap();
+    let token = daemon.token("staff");
+    let (status, _) =
+        post_json(&daemon.http, &format!("/api/v1/tickets/{closed}/resolve"), &token, serde_json::json!({})).await;
+    assert_eq!(status, 200);
+    let last = last_seq(&daemon.http).unwrap();
+    wait_for(Duration::from_secs(30), "the upload", || (receiver.stored_through(GATEWAY) == last).then_some(())).await;
+    // Restarted, the daemon prunes within seconds of start.
+    daemon.kill();
+    let daemon = Daemon::start_with(dir.path(), &daemon.config.clone());
+    let db_dir = daemon.data_dir.clone();
+    let pruned = tokio::task::spawn_blocking(move || {
+        poll_until(Duration::from_secs(30), || {
+            open_db(&db_dir)
+                .query_row("SELECT count(*) FROM events WHERE kind = 'journal_pruned'", [], |r| r.get::<_, i64>(0))
+                .unwrap_or(0)
+                > 0
+        })
+    })
+    .await
+    .unwrap();
+    assert!(pruned, "nothing was pruned");
+    assert_chain_verifies(&daemon.data_dir);
+    let db = open_db(&daemon.data_dir);
+    let open_history: i64 =
+        db.query_row("SELECT count(*) FROM events WHERE ticket = ?1", [&open], |r| r.get(0)).unwrap();
+    assert!(open_history > 0, "an open ticket's history was pruned");
+    // Events before the open ticket was raised are gone (the resolved ticket's raise among them).
+    let raised: i64 = db
+        .query_row("SELECT count(*) FROM events WHERE ticket = ?1 AND kind = 'ticket_raised'", [&closed], |r| r.get(0))
+        .unwrap();
+    assert_eq!(raised, 0, "synced history older than every open ticket was kept");
+    // The prune event itself is uploaded like any other.
+    let last = last_seq(&daemon.http).unwrap();
+    wait_for(Duration::from_secs(30), "the upload after pruning", || {
+        (receiver.stored_through(GATEWAY) == last).then_some(())
+    })
+    .await;
+    receiver::verify_chain(&receiver.events(GATEWAY)).unwrap();
+}

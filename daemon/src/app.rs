@@ -112,6 +112,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         _ => None,
     };
     let sync = config.sync.clone().map(|sync| start_sync(sync, &data_dir, &core));
+    let retention = match (&config.sync, &sync) {
+        (Some(settings), Some(handle)) => {
+            settings.retain_synced_days.map(|days| prune_synced(days, handle.view(), core.clone()))
+        }
+        _ => None,
+    };
     let (reload_tx, reloads) = tokio::sync::mpsc::channel(1);
     let pull = config
         .sync
@@ -153,6 +159,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         if let Some(pull) = pull {
             pull.stop().await;
         }
+        if let Some(retention) = retention {
+            retention.abort();
+        }
         mqtt.stop().await;
         let _ = server.await;
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;
@@ -191,6 +200,30 @@ fn start_sync(
         }
     });
     Uploader::start(config, data_dir.to_owned(), notify)
+}
+
+/// Prunes synced history older than `days`, a few seconds after start (once the uploader has read its cursor) and
+/// then every hour.
+fn prune_synced(
+    days: u32,
+    sync: crate::sync::StatusView,
+    core: crate::core::CoreHandle,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let first = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut tick = tokio::time::interval_at(first, Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let synced_through = sync.get().cursor;
+            let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
+            let before = crate::clock::format_time(cutoff);
+            match core.call(|reply| core::Command::Prune { synced_through, before, reply }).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(pruned)) => tracing::info!(pruned, synced_through, "Pruned synced history."),
+                Ok(Err(error)) | Err(error) => tracing::warn!(%error, "Could not prune synced history."),
+            }
+        }
+    })
 }
 
 /// The one-line summary systemd shows in `systemctl status`.

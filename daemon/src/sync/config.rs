@@ -39,6 +39,10 @@ pub struct SyncConfig {
     /// How often to ask head office for a new configuration; 0 turns configuration pull off.
     #[serde(default = "default_config_poll_s")]
     pub config_poll_s: u64,
+    /// Delete local journal events head office has stored once they are this many days old (never events of an
+    /// open ticket); keep everything when not set.
+    #[serde(default)]
+    pub retain_synced_days: Option<u32>,
 }
 
 fn default_config_poll_s() -> u64 {
@@ -79,6 +83,7 @@ impl SyncConfig {
             timeout_s: default_timeout_s(),
             backoff_max_s: default_backoff_max_s(),
             config_poll_s: default_config_poll_s(),
+            retain_synced_days: None,
         }
     }
 
