@@ -325,6 +325,8 @@ pub fn assert_chain_verifies(data_dir: &Path) {
 pub struct Device {
     client: rumqttc::AsyncClient,
     acks: tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    /// Messages received while waiting for another topic, oldest first.
+    held: std::collections::VecDeque<(String, Vec<u8>)>,
     /// Its location.
     pub location: String,
     /// Its device id.
@@ -367,7 +369,7 @@ impl Device {
             .await
             .expect("subscriptions granted in time")
             .expect("event loop alive");
-        Device { client, acks, location: location.into(), device: device.into() }
+        Device { client, acks, held: Default::default(), location: location.into(), device: device.into() }
     }
 
     /// Publishes `payload` on this device's request topic.
@@ -388,8 +390,11 @@ impl Device {
         self.client.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.to_vec()).await.expect("publish");
     }
 
-    /// The next message on `topic`, within 10 s.
+    /// The next message on `topic`, within 10 s; messages on other topics are held for later calls.
     pub async fn next_on(&mut self, topic: &str) -> Vec<u8> {
+        if let Some(i) = self.held.iter().position(|(t, _)| t == topic) {
+            return self.held.remove(i).expect("found").1;
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -400,6 +405,7 @@ impl Device {
             if t == topic {
                 return payload;
             }
+            self.held.push_back((t, payload));
         }
     }
 
