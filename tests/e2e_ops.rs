@@ -22,6 +22,29 @@ impl NotifySocket {
         NotifySocket { socket, seen: Vec::new() }
     }
 
+    /// Forgets what has already arrived.
+    fn drain(&mut self) {
+        let mut buf = [0u8; 4096];
+        self.socket.set_nonblocking(true).unwrap();
+        while self.socket.recv(&mut buf).is_ok() {}
+        self.socket.set_nonblocking(false).unwrap();
+    }
+
+    /// Asserts that no notification contains `line` for `quiet` (reading everything that arrives meanwhile).
+    fn expect_silence(&mut self, line: &str, quiet: Duration) {
+        let deadline = Instant::now() + quiet;
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline {
+            if let Ok(n) = self.socket.recv(&mut buf) {
+                let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+                assert!(
+                    !message.lines().any(|l| l == line),
+                    "{line:?} arrived while the writer was wedged: {message:?}"
+                );
+            }
+        }
+    }
+
     /// Reads notifications until one contains `line`, within 20 s.
     fn wait_for(&mut self, line: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -90,9 +113,23 @@ async fn systemd_sees_ready_watchdog_reload_and_stopping_and_a_bad_reload_change
     assert_eq!(status, 201, "the last good configuration was dropped: {body}");
     assert!(daemon.log_text().contains("soon"), "the refusal does not name the bad value:\n{}", daemon.log_text());
 
+    // A wedged writer (here: another process holds the database's write lock) gets no watchdog pings, so systemd
+    // would restart it; they resume once the writer is free.
+    notify.wait_for("WATCHDOG=1");
+    let lock = open_db_for_writing(&daemon.data_dir);
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    notify.drain();
+    notify.expect_silence("WATCHDOG=1", Duration::from_millis(1500));
+    lock.execute_batch("ROLLBACK").unwrap();
+    notify.wait_for("WATCHDOG=1");
+
     let exit = daemon.terminate();
     assert!(exit.success(), "{exit}");
     notify.wait_for("STOPPING=1");
+}
+
+fn open_db_for_writing(data_dir: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(data_dir.join("bellhop.db")).expect("open bellhop.db")
 }
 
 /// GET returning the raw body, for the text exposition.
@@ -148,11 +185,19 @@ async fn status_backup_and_restore_for_operators() {
     for n in 0..20 {
         tv.request(format!(r#"{{"id":"r{n}","item":"hk.towels"}}"#).as_bytes()).await;
     }
+    // The backup runs while another TV keeps the writer busy; it holds at least what was committed before it began.
+    let backed_up = last_seq(&daemon.http).unwrap();
     let backup = dir.path().join("backup.db");
-    let out = bellhop(&["backup", "--data-dir", &data, "--to", backup.to_str().unwrap()]);
+    let (to, data_dir) = (backup.to_str().unwrap().to_owned(), data.clone());
+    let taking = tokio::task::spawn_blocking(move || bellhop(&["backup", "--data-dir", &data_dir, "--to", &to]));
+    let mut busy = Device::connect(broker.port, "103", "tv-103", &[]).await;
+    while !taking.is_finished() {
+        let n = last_seq(&daemon.http).unwrap_or(0);
+        busy.request(format!(r#"{{"id":"w{n}","item":"hk.towels"}}"#).as_bytes()).await;
+    }
+    let out = taking.await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("chain verified"));
-    let backed_up = last_seq(&daemon.http).unwrap();
     let again = bellhop(&["backup", "--data-dir", &data, "--to", backup.to_str().unwrap()]);
     assert!(!again.status.success(), "a backup overwrote an existing file");
 
