@@ -266,6 +266,29 @@ async fn a_restart_resumes_from_the_cursor_and_mutual_tls_works() {
 
 mod support;
 
+/// A property with a broker and the real daemon whose `[sync]` section points at `receiver`, with `keys` added to
+/// it. Keeps the scratch directory and the broker alive as long as it lives.
+struct SyncedProperty {
+    dir: tempfile::TempDir,
+    broker: support::LocalBroker,
+    daemon: support::Daemon,
+}
+
+fn synced_property(receiver: &Receiver, keys: &str, config: impl FnOnce(String) -> String) -> SyncedProperty {
+    use support::*;
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
+    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
+    let section = format!(
+        "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\nbackoff_max_s = 1\n{keys}",
+        receiver.url()
+    );
+    let daemon = Daemon::start(dir.path(), &config(base_config(&dir.path().join("data"), broker.port, &section)));
+    daemon.wait_mqtt_connected();
+    SyncedProperty { dir, broker, daemon }
+}
+
 /// The real daemon with `[sync]`: tickets raised by TVs reach head office, across SIGKILLs of the daemon in the
 /// middle of uploading, every event once and in order; `/healthz` shows the lag.
 #[tokio::test(flavor = "multi_thread")]
@@ -273,21 +296,10 @@ async fn the_daemon_uploads_its_journal_across_crashes() {
     use support::*;
     let receiver = receiver().await;
     receiver.fake(Fake::Slow(Duration::from_millis(200)), 5);
-    let dir = scratch();
-    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
-    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
-    let section = format!(
-        "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"{}\"\nca_file = \"{}\"\nbatch_max_events = 50\nbackoff_max_s = 1\n",
-        receiver.url(),
-        dir.path().join("sync.secret").display(),
-        dir.path().join("ho-ca.pem").display()
-    );
-    let config = base_config(&dir.path().join("data"), broker.port, &section)
-        .replace("max_open_per_location = 20", "max_open_per_location = 100000");
-    let mut daemon = Daemon::start(dir.path(), &config);
-    daemon.wait_mqtt_connected();
-
+    let SyncedProperty { dir, broker, mut daemon } =
+        synced_property(&receiver, "batch_max_events = 50\nconfig_poll_s = 0\n", |c| {
+            c.replace("max_open_per_location = 20", "max_open_per_location = 100000")
+        });
     let mut tv = Device::connect(broker.port, "101", "tv-101", &[]).await;
     for round in 0..3 {
         for n in 0..100 {
@@ -321,19 +333,10 @@ async fn the_daemon_uploads_its_journal_across_crashes() {
 async fn head_office_configuration_is_validated_applied_reported_and_kept() {
     use support::*;
     let receiver = receiver().await;
-    let dir = scratch();
-    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
-    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
-    let section = format!(
-        "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\nconfig_poll_s = 1\nbackoff_max_s = 1\n",
-        receiver.url()
-    );
     let good = "[[departments]]\ncode = \"housekeeping\"\nname = \"Housekeeping\"\n\n\
                 [[catalog]]\ncode = \"hk.robe\"\ncategory = \"housekeeping\"\ndepartment = \"housekeeping\"\npriority = \"low\"\n";
     let etag = receiver.set_config(GATEWAY, good);
-    let mut daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, &section));
-    daemon.wait_mqtt_connected();
+    let SyncedProperty { dir, broker, mut daemon } = synced_property(&receiver, "config_poll_s = 1\n", |c| c);
     wait_for(Duration::from_secs(30), "the applied report", || {
         receiver
             .config_reports(GATEWAY)
@@ -378,16 +381,8 @@ async fn head_office_configuration_is_validated_applied_reported_and_kept() {
 async fn synced_history_is_pruned_and_the_chain_still_verifies() {
     use support::*;
     let receiver = receiver().await;
-    let dir = scratch();
-    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
-    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
-    let section = format!(
-        "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\nbackoff_max_s = 1\nconfig_poll_s = 0\nretain_synced_days = 0\n",
-        receiver.url()
-    );
-    let mut daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, &section));
-    daemon.wait_mqtt_connected();
+    let SyncedProperty { dir, broker, mut daemon } =
+        synced_property(&receiver, "config_poll_s = 0\nretain_synced_days = 0\n", |c| c);
     let mut tv = Device::connect(broker.port, "101", "tv-101", &[]).await;
     let closed = tv.request(br#"{"id":"a","item":"hk.towels"}"#).await.ticket.unwrap();
     let open = tv.request(br#"{"id":"b","item":"hk.pillows"}"#).await.ticket.unwrap();
