@@ -91,13 +91,25 @@ impl TcpDevice {
 }
 
 pub fn serve_tcp(listener: TcpListener, device: Device) -> TcpDevice {
+    serve_service(listener, device)
+}
+
+/// Serves any Modbus service (one clone per connection) on `listener`.
+pub fn serve_service<S>(listener: TcpListener, service: S) -> TcpDevice
+where
+    S: Service<Request = SlaveRequest<'static>, Response = Option<Response>, Exception = ExceptionCode>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let server = Server::new(listener);
         let on_connected = move |stream, socket_addr| {
-            let device = device.clone();
-            async move { accept_tcp_connection(stream, socket_addr, move |_| Ok(Some(device.clone()))) }
+            let service = service.clone();
+            async move { accept_tcp_connection(stream, socket_addr, move |_| Ok(Some(service.clone()))) }
         };
         let abort = async move {
             let _ = stopped.await;
