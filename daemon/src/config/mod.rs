@@ -243,6 +243,10 @@ pub struct CatalogItem {
     pub eta_min: Option<u32>,
     /// The largest quantity one request may ask for.
     pub max_qty: u8,
+    /// The SLA policy its tickets follow, unless a routing rule says otherwise; chosen by precedence when `None`.
+    pub sla: Option<String>,
+    /// The skill staff need to take its tickets, unless a routing rule says otherwise.
+    pub skill: Option<String>,
     /// Whether it is an emergency (SOS, fire, medical).
     pub emergency: bool,
     /// Whether guests may ask for it from a device (it is on the menu); internal items (controller alarms,
@@ -486,6 +490,8 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
             priority: item.priority,
             eta_min: item.eta_min,
             max_qty: item.max_qty,
+            sla: item.sla,
+            skill: item.skill,
             emergency: item.emergency,
             guest: item.guest,
             labels: item.labels,

@@ -218,6 +218,8 @@ pub struct RawCatalogItem {
     pub eta_min: Option<u32>,
     #[serde(default = "default_max_qty")]
     pub max_qty: u8,
+    pub sla: Option<String>,
+    pub skill: Option<String>,
     #[serde(default)]
     pub emergency: bool,
     #[serde(default = "yes")]

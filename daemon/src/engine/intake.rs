@@ -97,6 +97,8 @@ mod tests {
             priority: Priority::Low,
             eta_min: Some(15),
             max_qty: 5,
+            sla: None,
+            skill: None,
             emergency: false,
             guest: true,
             labels: [("en".to_string(), "Towels".to_string())].into(),
