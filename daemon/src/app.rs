@@ -91,6 +91,11 @@ fn keep_runtime_settings(current: &Config, mut new: Config) -> Config {
 
 /// Starts the daemon and returns once the store is open and the HTTP listener is bound.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// Starts the daemon on the given clock (a virtual one in tests of SLA time).
+pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock>) -> anyhow::Result<Running> {
     let topics = Topics::new(&config.mqtt.topic_root).context("topic root")?;
     let data_dir = config.storage.data_dir.clone();
     let lock = crate::store::lock(&data_dir)?;
@@ -101,7 +106,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let http = listener.local_addr()?;
     let site = config.site.code.clone();
     let (config_tx, config_rx) = watch::channel(Arc::new(config.clone()));
-    let (core, writer) = core::start(store, config_rx.clone(), Arc::new(SystemClock));
+    let (core, writer) = core::start(store, config_rx.clone(), clock.clone());
     let reads = ReadPool::new(&data_dir);
     let metrics = Arc::new(Metrics::default());
     let mqtt = Mqtt::start(config_rx.clone(), topics, core.clone(), reads.clone(), metrics.clone());
@@ -123,7 +128,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .sync
         .clone()
         .filter(|s| s.config_poll_s > 0)
-        .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx));
+        .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx.clone()));
     let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
@@ -136,7 +141,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         config: config_rx,
         sync: sync.as_ref().map(SyncHandle::view),
         pull: pull.as_ref().map(PullHandle::status),
+        reload: Some(reload_tx),
     });
+    let scheduler = crate::scheduler::start(core.clone(), clock, stopped.clone());
     let server = tokio::spawn(api::serve(listener, state, stopped.clone()));
     tracing::info!(http = %http, broker = %config.mqtt.broker, data_dir = %data_dir.display(), "Bellhop is running.");
     systemd::ready("Running.");
@@ -162,6 +169,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         if let Some(retention) = retention {
             retention.abort();
         }
+        let _ = scheduler.await;
         mqtt.stop().await;
         let _ = server.await;
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;

@@ -188,6 +188,103 @@ pub enum EventBody {
         /// How many events were deleted.
         events: u64,
     },
+    /// Routing decided a new ticket's department, priority, SLA policy and skill.
+    TicketRouted {
+        /// Ticket number.
+        ticket: String,
+        /// The rule that matched; `None` when the catalog's defaults apply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+        /// The department.
+        department: String,
+        /// The priority.
+        priority: Priority,
+        /// The SLA policy.
+        sla: String,
+        /// The skill staff need, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skill: Option<String>,
+        /// The rules tried before the match and why each did not match, and how the SLA policy was chosen.
+        explanation: serde_json::Value,
+    },
+    /// A ticket was given to someone, handed on, or left waiting in its department's queue.
+    TicketAssigned {
+        /// Ticket number.
+        ticket: String,
+        /// Who has it now; `None` when it waits in the queue.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        staff: Option<String>,
+        /// Who had it before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<String>,
+        /// Its status after the change.
+        status: Status,
+        /// `auto`, `manual` or `handoff`.
+        how: String,
+        /// The staff considered, with their load or why they could not take it.
+        considered: serde_json::Value,
+    },
+    /// A member of staff clocked in, took a break, or clocked out.
+    StaffDutyChanged {
+        /// Staff id.
+        staff: String,
+        /// `on`, `break` or `off`.
+        duty: crate::engine::assign::Duty,
+        /// What it was.
+        was: crate::engine::assign::Duty,
+    },
+    /// A location's guest tier changed (front desk, or a PMS link).
+    GuestTierChanged {
+        /// Location id.
+        location: String,
+        /// `standard`, `vip` or `long_stay`.
+        tier: crate::engine::routing::GuestTier,
+    },
+    /// A ticket's SLA flag changed colour.
+    SlaFlagChanged {
+        /// Ticket number.
+        ticket: String,
+        /// `green`, `yellow` or `red`.
+        flag: String,
+        /// When it was due to change (UTC).
+        due_at: String,
+    },
+    /// A ticket missed an SLA target.
+    SlaBreached {
+        /// Ticket number.
+        ticket: String,
+        /// `response` or `resolution`.
+        target: String,
+        /// The deadline that was missed (UTC).
+        due_at: String,
+    },
+    /// A breach no longer holds after the policy or the hours changed.
+    SlaBreachCleared {
+        /// Ticket number.
+        ticket: String,
+        /// `response` or `resolution`.
+        target: String,
+    },
+    /// An escalation level fired.
+    TicketEscalated {
+        /// Ticket number.
+        ticket: String,
+        /// The level, from 1.
+        level: u32,
+        /// `due`, `emergency` or `manual`.
+        reason: String,
+        /// When it fell due (UTC).
+        due_at: String,
+        /// The level's target as configured (`supervisor`, `staff:ana`, `contact:security`).
+        to: String,
+        /// Who was notified.
+        recipients: Vec<String>,
+    },
+    /// The system clock stepped (NTP after an outage); running SLA clocks were shifted so no time was gained or lost.
+    ClockStepped {
+        /// How far it stepped, in milliseconds (negative: backwards).
+        delta_ms: i64,
+    },
     /// An API token was issued.
     TokenCreated {
         /// The token's public id (never the secret).
@@ -218,6 +315,15 @@ impl EventBody {
             EventBody::DeviceLiveness { .. } => "device_liveness",
             EventBody::JournalPruned { .. } => "journal_pruned",
             EventBody::TokenCreated { .. } => "token_created",
+            EventBody::TicketRouted { .. } => "ticket_routed",
+            EventBody::TicketAssigned { .. } => "ticket_assigned",
+            EventBody::StaffDutyChanged { .. } => "staff_duty_changed",
+            EventBody::GuestTierChanged { .. } => "guest_tier_changed",
+            EventBody::SlaFlagChanged { .. } => "sla_flag_changed",
+            EventBody::SlaBreached { .. } => "sla_breached",
+            EventBody::SlaBreachCleared { .. } => "sla_breach_cleared",
+            EventBody::TicketEscalated { .. } => "ticket_escalated",
+            EventBody::ClockStepped { .. } => "clock_stepped",
         }
     }
 
@@ -228,7 +334,13 @@ impl EventBody {
             | EventBody::RequestMerged { ticket, .. }
             | EventBody::TicketStatusChanged { ticket, .. }
             | EventBody::TicketCommented { ticket, .. }
-            | EventBody::TicketRated { ticket, .. } => Some(ticket),
+            | EventBody::TicketRated { ticket, .. }
+            | EventBody::TicketRouted { ticket, .. }
+            | EventBody::TicketAssigned { ticket, .. }
+            | EventBody::SlaFlagChanged { ticket, .. }
+            | EventBody::SlaBreached { ticket, .. }
+            | EventBody::SlaBreachCleared { ticket, .. }
+            | EventBody::TicketEscalated { ticket, .. } => Some(ticket),
             EventBody::RequestRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }
             | EventBody::ControllerPointWritten { .. }
@@ -238,7 +350,10 @@ impl EventBody {
             | EventBody::DeviceClaimConflict { .. }
             | EventBody::DeviceLiveness { .. }
             | EventBody::JournalPruned { .. }
-            | EventBody::TokenCreated { .. } => None,
+            | EventBody::TokenCreated { .. }
+            | EventBody::StaffDutyChanged { .. }
+            | EventBody::GuestTierChanged { .. }
+            | EventBody::ClockStepped { .. } => None,
         }
     }
 }

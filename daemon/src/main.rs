@@ -99,6 +99,30 @@ enum Cmd {
     },
     /// Run a simulated property: a local Mosquitto, the daemon, and TVs that raise requests.
     Demo(cli::DemoArgs),
+    /// Import locations or staff from a CSV file into {data_dir}/imported.toml; nothing is imported when any row or
+    /// the resulting configuration is bad. Reload the daemon afterwards (systemctl reload bellhop).
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        what: ImportWhat,
+        /// The CSV file, with a header row.
+        file: PathBuf,
+        /// The configuration file.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+/// What `bellhop import` reads.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportWhat {
+    /// id,kind,building,wing,floor,class
+    Locations,
+    /// id,name,role,departments,skills,max_open,shifts (lists separated by `;`)
+    Staff,
 }
 
 #[derive(Subcommand)]
@@ -222,6 +246,29 @@ fn main() -> ExitCode {
         },
         Cmd::Token { command: TokenCmd::Create { role, label, data_dir } } => {
             cli::create_token(&data_dir, &role, &label)
+        }
+        Cmd::Import { what, file, config, data_dir } => {
+            let kind = match what {
+                ImportWhat::Locations => bellhop::import::Kind::Locations,
+                ImportWhat::Staff => bellhop::import::Kind::Staff,
+            };
+            match bellhop::import::import(&config, data_dir.as_deref(), kind, &file) {
+                Ok(count) => {
+                    println!(
+                        "Imported {count} {} from {}. Reload the daemon to apply: systemctl reload bellhop (or POST /api/v1/admin/reload).",
+                        kind.section(),
+                        file.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    for error in errors {
+                        eprintln!("{error}");
+                    }
+                    eprintln!("Nothing was imported.");
+                    ExitCode::from(EX_USAGE)
+                }
+            }
         }
         Cmd::Demo(demo) => {
             logging::init("warn");

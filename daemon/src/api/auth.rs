@@ -56,6 +56,12 @@ pub const READ_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager
 /// Roles that may raise and work tickets.
 pub const WORK_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager, Role::Admin];
 
+/// Who may assign tickets to others.
+pub const SUPERVISE: &[Role] = &[Role::Supervisor, Role::Manager, Role::Admin];
+
+/// Who may reload the configuration.
+pub const ADMINISTER: &[Role] = &[Role::Admin];
+
 /// Who is calling.
 #[derive(Clone, Debug)]
 pub struct Caller {

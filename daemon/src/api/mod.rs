@@ -4,8 +4,10 @@
 mod auth;
 mod devices;
 mod grms;
+mod locations;
 mod request;
 mod response;
+mod staff;
 mod tickets;
 
 use std::convert::Infallible;
@@ -47,6 +49,22 @@ pub struct ApiState {
     pub sync: Option<crate::sync::StatusView>,
     /// Configuration pull from head office, when configured.
     pub pull: Option<Arc<std::sync::Mutex<crate::sync::PullStatus>>>,
+    /// Asks the daemon to reload its configuration (as SIGHUP does).
+    pub reload: Option<tokio::sync::mpsc::Sender<crate::sync::ReloadRequest>>,
+}
+
+/// `POST /api/v1/admin/reload`: re-reads the configuration and applies it whole, or answers 422 with the errors and
+/// keeps the configuration in force.
+async fn reload(state: &ApiState, req: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    auth::authorize(request::bearer(req).as_deref(), &state.reads, auth::ADMINISTER).await?;
+    let unavailable = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the daemon cannot reload now");
+    let Some(reloads) = &state.reload else { return Err(unavailable()) };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    reloads.send(tx).await.map_err(|_| unavailable())?;
+    match rx.await.map_err(|_| unavailable())? {
+        Ok(()) => Ok(response::json(StatusCode::OK, &json!({ "reloaded": true }))),
+        Err(errors) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", errors)),
+    }
 }
 
 /// Serves until shutdown. Connections already open finish their current request.
@@ -94,6 +112,9 @@ pub async fn route(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, ["metrics"]) => metrics(state, &req).await,
         (_, ["api", "v1", "devices", ..]) => devices::route(state, &method, &segments[3..], req).await,
         (_, ["api", "v1", "grms", ..]) => grms::route(state, &method, &segments[3..], req).await,
+        (_, ["api", "v1", "staff", ..]) => staff::route(state, &method, &segments[3..], req).await,
+        (_, ["api", "v1", "locations", ..]) => locations::route(state, &method, &segments[3..], req).await,
+        (&Method::POST, ["api", "v1", "admin", "reload"]) => reload(state, &req).await,
         (_, ["api", "v1", "tickets"]) | (_, ["api", "v1", "tickets", ..]) => {
             tickets::route(state, &method, &segments[3..], req).await
         }

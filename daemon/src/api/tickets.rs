@@ -1,15 +1,17 @@
-//! `/api/v1/tickets`: list, read with history, raise, life-cycle actions, comments.
+//! `/api/v1/tickets`: list, read with history, raise, life-cycle actions, comments, assignment, escalation and the
+//! routing explanation.
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::{authorize, READ_TICKETS, WORK_TICKETS};
+use super::auth::{authorize, READ_TICKETS, SUPERVISE, WORK_TICKETS};
 use super::request::{bearer, json_body, query_pairs};
 use super::response::{json, ApiError, Body};
 use super::ApiState;
 use crate::core::{Command, NewTicketRequest};
+use crate::event::EventBody;
 use crate::store::TicketFilter;
 use crate::ticket::{Action, Source, Status};
 
@@ -37,6 +39,34 @@ pub async fn route(
         (&Method::GET, [number]) => {
             authorize(header.as_deref(), &state.reads, READ_TICKETS).await?;
             read(state, number).await
+        }
+        (&Method::GET, [number, "routing"]) => {
+            authorize(header.as_deref(), &state.reads, READ_TICKETS).await?;
+            routing(state, number).await
+        }
+        (&Method::POST, [number, "assign"]) => {
+            let caller = authorize(header.as_deref(), &state.reads, SUPERVISE).await?;
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Body {
+                staff: Option<String>,
+                #[serde(default)]
+                auto: bool,
+            }
+            let body: Body = json_body(req, false).await?;
+            if body.auto && body.staff.is_some() {
+                return Err(ApiError::bad_request("give staff or auto, not both"));
+            }
+            let (actor, ticket) = (caller.actor(), number.to_string());
+            let (staff, auto) = (body.staff, body.auto);
+            let ticket = state.core.call(|reply| Command::Assign { actor, ticket, staff, auto, reply }).await??;
+            Ok(json(StatusCode::OK, &ticket))
+        }
+        (&Method::POST, [number, "escalate"]) => {
+            let caller = authorize(header.as_deref(), &state.reads, WORK_TICKETS).await?;
+            let (actor, ticket) = (caller.actor(), number.to_string());
+            let ticket = state.core.call(|reply| Command::Escalate { actor, ticket, reply }).await??;
+            Ok(json(StatusCode::OK, &ticket))
         }
         (&Method::POST, [number, "comments"]) => {
             let caller = authorize(header.as_deref(), &state.reads, WORK_TICKETS).await?;
@@ -91,6 +121,11 @@ async fn list(state: &ApiState, req: &Request<Incoming>) -> Result<Response<Body
             }
             "location" => filter.location = Some(value),
             "department" => filter.department = Some(value),
+            "sla" if matches!(value.as_str(), "green" | "yellow" | "red") => filter.sla = Some(value),
+            "sla" => return Err(ApiError::bad_request(format!("sla must be green, yellow or red, not {value:?}"))),
+            "assignee" => filter.assignee = Some(value),
+            "queued" if value == "true" => filter.queued = true,
+            "queued" => return Err(ApiError::bad_request("queued must be true")),
             "limit" => {
                 limit = value
                     .parse()
@@ -122,6 +157,52 @@ async fn read(state: &ApiState, number: &str) -> Result<Response<Body>, ApiError
         return Err(ApiError::not_found(format!("no ticket {number}")));
     };
     Ok(json(StatusCode::OK, &json!({ "ticket": ticket, "history": history })))
+}
+
+/// How a ticket was routed and assigned: the journaled decisions, newest last.
+async fn routing(state: &ApiState, number: &str) -> Result<Response<Body>, ApiError> {
+    let n = number.to_owned();
+    let history = state
+        .reads
+        .with(move |r| {
+            let tickets = r.tickets();
+            Ok(match tickets.get(&n)? {
+                Some(_) => Some(tickets.history(&n)?),
+                None => None,
+            })
+        })
+        .await?;
+    let Some(history) = history else {
+        return Err(ApiError::not_found(format!("no ticket {number}")));
+    };
+    let mut routed = None;
+    let mut assignments = Vec::new();
+    for entry in history {
+        match &entry.event.body {
+            EventBody::TicketRouted { rule, department, priority, sla, skill, explanation, .. } => {
+                routed = Some(json!({
+                    "at": entry.event.at,
+                    "rule": rule,
+                    "department": department,
+                    "priority": priority,
+                    "sla": sla,
+                    "skill": skill,
+                    "explanation": explanation,
+                }))
+            }
+            EventBody::TicketAssigned { staff, previous, status, how, considered, .. } => assignments.push(json!({
+                "at": entry.event.at,
+                "actor": entry.event.actor,
+                "staff": staff,
+                "previous": previous,
+                "status": status,
+                "how": how,
+                "considered": considered,
+            })),
+            _ => {}
+        }
+    }
+    Ok(json(StatusCode::OK, &json!({ "ticket": number, "routing": routed, "assignments": assignments })))
 }
 
 async fn create(state: &ApiState, actor: String, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {

@@ -1,6 +1,8 @@
 //! The configuration: one TOML file, parsed strictly and validated whole, with every error naming file, key and line.
 
 mod errors;
+mod people;
+mod policies;
 mod raw;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use errors::{ConfigError, ConfigErrors};
+pub use people::{Contact, People, StaffMember, StaffRole};
+pub use policies::{parse_duration, LevelTarget, Policies, Selectors, SlaFacts, SlaPolicy};
 pub use raw::{LocationClass, LocationKind};
 
 use errors::SourceMap;
@@ -45,6 +49,10 @@ pub struct Config {
     pub devices: Devices,
     /// Upload of the journal to head office, when configured.
     pub sync: Option<crate::sync::SyncConfig>,
+    /// Shifts, staff and outside contacts.
+    pub people: People,
+    /// Routing rules, SLA policies and escalation ladders.
+    pub policies: Policies,
 }
 
 /// How devices are discovered, bound and watched.
@@ -183,6 +191,10 @@ pub struct Log {
 pub struct Limits {
     /// The most tickets open at one location; further device requests are rejected `rate_limited`.
     pub max_open_per_location: u32,
+    /// Requests one device may make per minute, on average, and in a burst.
+    pub device: crate::engine::flood::Rate,
+    /// Requests one location's devices may make together per minute, on average, and in a burst.
+    pub location: crate::engine::flood::Rate,
 }
 
 /// A department that owns tickets.
@@ -192,6 +204,10 @@ pub struct Department {
     pub code: String,
     /// Its name.
     pub name: String,
+    /// The hours its SLA clocks run in (around the clock unless it keeps hours).
+    pub calendar: crate::engine::calendar::Calendar,
+    /// Whether do-not-disturb at a location pauses the clocks of its tickets there (housekeeping).
+    pub pause_on_dnd: bool,
 }
 
 /// How urgent a ticket is.
@@ -292,23 +308,37 @@ impl Config {
     }
 }
 
-/// Reads and validates a configuration file (alone: see [`load_layered`] for head office's sections).
+/// Reads and validates a configuration file (alone: see [`load_layered`] for imported and head office's sections).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse(path, &read(path)?)
 }
 
 /// Validates configuration text; `path` names the file in errors and resolves relative paths.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-    parse_layered(path, text, None)
+    parse_layered(path, text, &[])
 }
 
 /// The file, inside the data directory, that holds the last good configuration from head office.
 pub const MANAGED_FILE: &str = "managed.toml";
 
-/// Reads the local file and layers head office's configuration over it: when `{data_dir}/managed.toml` exists, the
-/// sections it has replace the local file's before validation. `data_dir` overrides the file's `storage.data_dir`
-/// (as `--data-dir` does). Errors in the managed sections name `managed.toml` and its lines.
+/// The file, inside the data directory, that holds what `bellhop import` brought in (locations, staff).
+pub const IMPORTED_FILE: &str = "imported.toml";
+
+/// Reads the local file and layers over it, in order, the imported sections (`{data_dir}/imported.toml`) and head
+/// office's configuration (`{data_dir}/managed.toml`): each section a layer has replaces the one below before
+/// validation. `data_dir` overrides the file's `storage.data_dir` (as `--data-dir` does). Errors in a layer's
+/// sections name that file and its lines.
 pub fn load_layered(path: &Path, data_dir: Option<&Path>) -> Result<Config, ConfigErrors> {
+    load_with_layer(path, data_dir, None)
+}
+
+/// Like [`load_layered`], with `candidate` (a file name in the data directory and its text) standing in for that
+/// layer: how an import or a configuration from head office is checked before it replaces its file.
+pub fn load_with_layer(
+    path: &Path,
+    data_dir: Option<&Path>,
+    candidate: Option<(&str, &str)>,
+) -> Result<Config, ConfigErrors> {
     let text = read(path)?;
     let data_dir = match data_dir {
         Some(dir) => dir.to_owned(),
@@ -318,23 +348,27 @@ pub fn load_layered(path: &Path, data_dir: Option<&Path>) -> Result<Config, Conf
             Err(_) => return parse(path, &text),
         },
     };
-    let managed = data_dir.join(MANAGED_FILE);
-    match std::fs::read_to_string(&managed) {
-        Ok(document) => parse_layered(path, &text, Some((&managed, &document))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => parse(path, &text),
-        Err(error) => Err(ConfigErrors(vec![ConfigError {
-            file: managed,
-            line: None,
-            key: String::new(),
-            message: format!("cannot read the file: {error}"),
-        }])),
+    let mut layers = Vec::new();
+    for name in [IMPORTED_FILE, MANAGED_FILE] {
+        let file = data_dir.join(name);
+        match candidate {
+            Some((candidate_name, document)) if candidate_name == name => layers.push((file, document.to_owned())),
+            _ => match std::fs::read_to_string(&file) {
+                Ok(document) => layers.push((file, document)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    return Err(ConfigErrors(vec![ConfigError {
+                        file,
+                        line: None,
+                        key: String::new(),
+                        message: format!("cannot read the file: {error}"),
+                    }]))
+                }
+            },
+        }
     }
-}
-
-/// Validates the local file with `document` layered over it as head office's configuration; `managed` names the
-/// document in errors. This is how a candidate from head office is checked before it replaces `managed.toml`.
-pub fn load_with_managed(path: &Path, managed: &Path, document: &str) -> Result<Config, ConfigErrors> {
-    parse_layered(path, &read(path)?, Some((managed, document)))
+    let layers: Vec<(&Path, &str)> = layers.iter().map(|(file, text)| (file.as_path(), text.as_str())).collect();
+    parse_layered(path, &text, &layers)
 }
 
 fn read(path: &Path) -> Result<String, ConfigErrors> {
@@ -348,33 +382,51 @@ fn read(path: &Path) -> Result<String, ConfigErrors> {
     })
 }
 
-fn parse_layered(path: &Path, text: &str, managed: Option<(&Path, &str)>) -> Result<Config, ConfigErrors> {
-    let mut map = SourceMap::new(path, text);
-    let mut raw: RawConfig = toml::from_str(text)
-        .map_err(|e| ConfigErrors(vec![map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())]))?;
-    if let Some((managed_path, document)) = managed {
-        let managed_map = SourceMap::new(managed_path, document);
+/// Replaces the sections of `raw` that `layer` has; returns their names.
+fn apply_layer(raw: &mut RawConfig, layer: raw::RawManaged) -> Vec<&'static str> {
+    let mut sections = Vec::new();
+    macro_rules! replace {
+        ($($field:ident),*) => {$(
+            if let Some(value) = layer.$field {
+                raw.$field = value;
+                sections.push(stringify!($field));
+            }
+        )*};
+    }
+    replace!(departments, catalog, locations, limits, shifts, staff, contacts, rules, sla, escalations);
+    sections
+}
+
+fn parse_layered(path: &Path, text: &str, layers: &[(&Path, &str)]) -> Result<Config, ConfigErrors> {
+    let mut raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let map = SourceMap::new(path, text);
+        ConfigErrors(vec![map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())])
+    })?;
+    let mut parsed = Vec::new();
+    for (file, document) in layers {
+        let map = SourceMap::new(file, document);
         let layer: raw::RawManaged = toml::from_str(document).map_err(|e| {
-            ConfigErrors(vec![managed_map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())])
+            ConfigErrors(vec![map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())])
         })?;
-        let mut sections = Vec::new();
-        if let Some(departments) = layer.departments {
-            raw.departments = departments;
-            sections.push("departments");
-        }
-        if let Some(catalog) = layer.catalog {
-            raw.catalog = catalog;
-            sections.push("catalog");
-        }
-        if let Some(locations) = layer.locations {
-            raw.locations = locations;
-            sections.push("locations");
-        }
-        if let Some(limits) = layer.limits {
-            raw.limits = limits;
-            sections.push("limits");
-        }
-        map = map.with_overlay(managed_map, sections);
+        let sections = apply_layer(&mut raw, layer);
+        parsed.push((map, sections));
+    }
+    // Errors in a layer's sections are found in that layer's file: each map hands the sections of the layers above
+    // it to them, so the top-most layer that has a section answers for it.
+    let mut overlay: Option<(SourceMap<'_>, Vec<&'static str>)> = None;
+    for (map, sections) in parsed.into_iter().rev() {
+        overlay = Some(match overlay {
+            Some((above, above_sections)) => {
+                let mut all = sections;
+                all.extend(above_sections.iter().copied());
+                (map.with_overlay(above, above_sections), all)
+            }
+            None => (map, sections),
+        });
+    }
+    let mut map = SourceMap::new(path, text);
+    if let Some((above, sections)) = overlay {
+        map = map.with_overlay(above, sections);
     }
     let mut errors = Vec::new();
     let config = validate(path, raw, &map, &mut errors);
@@ -449,8 +501,17 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         errors
             .push(map.at("log.level", format!("{:?} is not a level (error, warn, info, debug, trace)", raw.log.level)));
     }
-    if raw.limits.max_open_per_location == 0 {
-        errors.push(map.at("limits.max_open_per_location", "must be at least 1"));
+    let limits = &raw.limits;
+    for (key, value) in [
+        ("limits.max_open_per_location", limits.max_open_per_location),
+        ("limits.device_per_minute", limits.device_per_minute),
+        ("limits.device_burst", limits.device_burst),
+        ("limits.location_per_minute", limits.location_per_minute),
+        ("limits.location_burst", limits.location_burst),
+    ] {
+        if value == 0 {
+            errors.push(map.at(key, "must be at least 1"));
+        }
     }
 
     let mut departments = Vec::new();
@@ -460,11 +521,14 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         if !department_codes.insert(d.code.clone()) {
             errors.push(map.at(&format!("departments[{i}].code"), format!("department {:?} is defined twice", d.code)));
         }
-        departments.push(Department { code: d.code, name: d.name });
+        let calendar = policies::calendar(&d, i, &site.time_zone, map, errors);
+        departments.push(Department { code: d.code, name: d.name, calendar, pause_on_dnd: d.pause_on_dnd });
     }
 
     let mut catalog = BTreeMap::new();
+    let mut catalog_order = Vec::new();
     for (i, item) in raw.catalog.into_iter().enumerate() {
+        catalog_order.push(item.code.clone());
         let key = |field: &str| format!("catalog[{i}].{field}");
         check_id(map, errors, &key("code"), &item.code);
         check_id(map, errors, &key("category"), &item.category);
@@ -516,6 +580,15 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         }
     }
 
+    let people = people::validate(raw.shifts, raw.staff, raw.contacts, &department_codes, map, errors);
+    let known = policies::Known {
+        departments: &department_codes,
+        catalog: &catalog,
+        catalog_order: &catalog_order,
+        people: &people,
+    };
+    let policies = policies::validate(raw.rules, raw.sla, raw.escalations, &known, map, errors);
+
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
     let devices = validate_devices(raw.devices, &raw.site.name, map, &catalog, errors);
     let sync = raw.sync.map(|mut sync| {
@@ -548,13 +621,25 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         storage: Storage { data_dir: relative_to(path, &raw.storage.data_dir) },
         http: Http { listen },
         log: Log { level: raw.log.level },
-        limits: Limits { max_open_per_location: raw.limits.max_open_per_location },
+        limits: Limits {
+            max_open_per_location: raw.limits.max_open_per_location,
+            device: crate::engine::flood::Rate {
+                per_minute: raw.limits.device_per_minute,
+                burst: raw.limits.device_burst,
+            },
+            location: crate::engine::flood::Rate {
+                per_minute: raw.limits.location_per_minute,
+                burst: raw.limits.location_burst,
+            },
+        },
         departments,
         catalog,
         locations,
         grms,
         devices,
         sync,
+        people,
+        policies,
     }
 }
 

@@ -29,6 +29,18 @@ pub struct RawConfig {
     #[serde(default)]
     pub devices: RawDevices,
     pub sync: Option<crate::sync::SyncConfig>,
+    #[serde(default)]
+    pub shifts: Vec<RawShift>,
+    #[serde(default)]
+    pub staff: Vec<RawStaff>,
+    #[serde(default)]
+    pub contacts: Vec<RawContact>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+    #[serde(default)]
+    pub sla: Vec<RawSla>,
+    #[serde(default)]
+    pub escalations: Vec<RawEscalation>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,12 +201,42 @@ fn default_level() -> String {
 pub struct RawLimits {
     #[serde(default = "default_max_open")]
     pub max_open_per_location: u32,
+    #[serde(default = "default_device_per_minute")]
+    pub device_per_minute: u32,
+    #[serde(default = "default_device_burst")]
+    pub device_burst: u32,
+    #[serde(default = "default_location_per_minute")]
+    pub location_per_minute: u32,
+    #[serde(default = "default_location_burst")]
+    pub location_burst: u32,
 }
 
 impl Default for RawLimits {
     fn default() -> Self {
-        RawLimits { max_open_per_location: default_max_open() }
+        RawLimits {
+            max_open_per_location: default_max_open(),
+            device_per_minute: default_device_per_minute(),
+            device_burst: default_device_burst(),
+            location_per_minute: default_location_per_minute(),
+            location_burst: default_location_burst(),
+        }
     }
+}
+
+fn default_device_per_minute() -> u32 {
+    6
+}
+
+fn default_device_burst() -> u32 {
+    10
+}
+
+fn default_location_per_minute() -> u32 {
+    12
+}
+
+fn default_location_burst() -> u32 {
+    20
 }
 
 fn default_max_open() -> u32 {
@@ -206,6 +248,145 @@ fn default_max_open() -> u32 {
 pub struct RawDepartment {
     pub code: String,
     pub name: String,
+    /// Opening hours per weekday (`mon = "08:00-18:00"`); open around the clock when absent.
+    pub hours: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    #[serde(default)]
+    pub pause_on_dnd: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShift {
+    pub name: String,
+    #[serde(default)]
+    pub days: Vec<String>,
+    pub hours: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaff {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "default_staff_role")]
+    pub role: String,
+    #[serde(default)]
+    pub departments: Vec<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default = "default_max_open_staff")]
+    pub max_open: u32,
+    #[serde(default)]
+    pub shifts: Vec<String>,
+    #[serde(default)]
+    pub exceptions: Vec<RawException>,
+}
+
+fn default_staff_role() -> String {
+    "staff".into()
+}
+
+fn default_max_open_staff() -> u32 {
+    10
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawException {
+    pub date: String,
+    pub hours: Option<String>,
+    #[serde(default)]
+    pub off: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContact {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: String,
+    #[serde(default)]
+    pub items: Vec<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<LocationKind>,
+    #[serde(default)]
+    pub buildings: Vec<String>,
+    #[serde(default)]
+    pub wings: Vec<String>,
+    #[serde(default)]
+    pub floors: Vec<i32>,
+    #[serde(default)]
+    pub classes: Vec<LocationClass>,
+    #[serde(default)]
+    pub sources: Vec<crate::ticket::Source>,
+    #[serde(default)]
+    pub guest_tiers: Vec<crate::engine::routing::GuestTier>,
+    #[serde(default)]
+    pub days: Vec<String>,
+    pub hours: Option<String>,
+    #[serde(default)]
+    pub shifts: Vec<String>,
+    pub department: Option<String>,
+    pub priority: Option<Priority>,
+    pub sla: Option<String>,
+    pub skill: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSla {
+    pub name: String,
+    pub response: String,
+    pub resolution: String,
+    #[serde(default = "default_yellow")]
+    pub yellow_at: u8,
+    pub escalation: Option<String>,
+    #[serde(default)]
+    pub priorities: Vec<Priority>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub departments: Vec<String>,
+    #[serde(default)]
+    pub guest_tiers: Vec<crate::engine::routing::GuestTier>,
+    #[serde(default)]
+    pub classes: Vec<LocationClass>,
+    #[serde(default)]
+    pub sources: Vec<crate::ticket::Source>,
+}
+
+fn default_yellow() -> u8 {
+    75
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalation {
+    pub name: String,
+    pub levels: Vec<RawLevel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLevel {
+    pub after: String,
+    #[serde(default = "default_anchor")]
+    pub from: String,
+    pub to: String,
+    pub until: Option<String>,
+}
+
+fn default_anchor() -> String {
+    "created".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,7 +426,7 @@ pub struct RawLocation {
 }
 
 /// A guest room or a public or back-of-house area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     /// A guest room, patient room or office.
@@ -255,7 +436,7 @@ pub enum LocationKind {
 }
 
 /// The class of a location, for routing and SLAs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationClass {
     /// An ordinary room or area.
@@ -275,4 +456,10 @@ pub struct RawManaged {
     pub catalog: Option<Vec<RawCatalogItem>>,
     pub locations: Option<Vec<RawLocation>>,
     pub limits: Option<RawLimits>,
+    pub shifts: Option<Vec<RawShift>>,
+    pub staff: Option<Vec<RawStaff>>,
+    pub contacts: Option<Vec<RawContact>>,
+    pub rules: Option<Vec<RawRule>>,
+    pub sla: Option<Vec<RawSla>>,
+    pub escalations: Option<Vec<RawEscalation>>,
 }

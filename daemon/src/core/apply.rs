@@ -2,11 +2,15 @@
 
 use tv_protocol::{Ack, ErrorCode, Feedback, FeedbackKind, Rejection, Request};
 
-use super::command::{Command, CoreError, DeviceObservation, GrmsSignal, NewTicketRequest, Origin, Reply};
+use super::command::{
+    Command, CoreError, DeviceObservation, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
+};
 use crate::config::{CatalogItem, Config};
 use crate::engine::devices::{self as device_rules, Observation, Verdict};
+use crate::engine::flood::{Flood, Limited};
 use crate::engine::intake::{self, Decision, Facts};
 use crate::engine::lifecycle::{self, IllegalTransition};
+use crate::engine::sla::{Input, Pause};
 use crate::event::EventBody;
 use crate::store::{Device, NewTicket, StoreError, Ticket, Txn};
 use crate::ticket::{Action, Source};
@@ -16,14 +20,7 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 
 /// Applies `command` and prepares its reply. A store error undoes just this command (the rest of the batch still
 /// commits) and turns its reply into `unavailable`.
-pub(super) fn apply(
-    txn: &mut Txn<'_>,
-    config: &Config,
-    at: &str,
-    command: Command,
-    touched: &mut Vec<String>,
-) -> Reply {
-    let mut cx = Cx { txn, config, at, touched };
+pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
     match command {
         Command::DeviceRequest { origin, request, reply } => {
             let id = request_id(&request);
@@ -48,6 +45,32 @@ pub(super) fn apply(
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
         }
         Command::Ping { reply } => Reply::Done(reply),
+        Command::SetDuty { actor, staff, duty, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| cx.set_duty(&actor, &staff, duty))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::Assign { actor, ticket, staff, auto, reply } => Reply::Ticket(
+            reply,
+            cx.guarded(|cx| cx.assign_manually(&actor, &ticket, staff.as_deref(), auto)).unwrap_or_else(unavailable),
+        ),
+        Command::Escalate { actor, ticket, reply } => {
+            Reply::Ticket(reply, cx.guarded(|cx| cx.escalate(&actor, &ticket)).unwrap_or_else(unavailable))
+        }
+        Command::SetLocation { actor, location, change, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| match change {
+                LocationChange::GuestTier(tier) => cx.set_guest_tier(&actor, &location, tier),
+                LocationChange::DoNotDisturb(on) => {
+                    if !cx.location_known(&location) || tv_protocol::validate_id(&location).is_err() {
+                        return Ok(Err(CoreError::Invalid(format!("no location {location:?}"))));
+                    }
+                    cx.set_dnd(&actor, &location, on).map(Ok)
+                }
+            })
+            .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::SlaTick { reply } => Reply::Due(reply, cx.guarded(|cx| cx.sla_tick()).unwrap_or(None)),
         Command::Prune { synced_through, before, reply } => Reply::Recorded(
             reply,
             cx.guarded(|cx| cx.txn.prune(synced_through, &before, cx.at, "system"))
@@ -105,16 +128,28 @@ fn eta_s(item: &CatalogItem) -> Option<u32> {
     item.eta_min.map(|m| m * 60)
 }
 
-struct Cx<'t, 'c> {
-    txn: &'t mut Txn<'c>,
-    config: &'t Config,
-    at: &'t str,
-    touched: &'t mut Vec<String>,
+/// What one command is applied with: the batch's transaction, configuration and time, and the writer's memory.
+pub(super) struct Cx<'t, 'c> {
+    pub txn: &'t mut Txn<'c>,
+    pub config: &'t Config,
+    /// The batch's time, as journaled.
+    pub at: &'t str,
+    /// The same time, for the engines.
+    pub now: jiff::Timestamp,
+    /// Locations whose open tickets changed.
+    pub touched: &'t mut Vec<String>,
+    /// Request rates per device and location.
+    pub flood: &'t mut Flood,
+    /// The earliest SLA due time written in this batch (ms since the epoch).
+    pub earliest_due: &'t mut Option<i64>,
 }
 
 impl Cx<'_, '_> {
     /// Runs `work` under a savepoint: kept when it succeeds, undone when the store fails.
-    fn guarded<T>(&mut self, work: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(super) fn guarded<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mark = self.txn.mark()?;
         match work(self) {
             Ok(value) => {
@@ -130,7 +165,7 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn append(&mut self, actor: &str, body: EventBody) -> Result<u64, StoreError> {
+    pub(super) fn append(&mut self, actor: &str, body: EventBody) -> Result<u64, StoreError> {
         Ok(self.txn.append(self.at, actor, body)?.seq)
     }
 
@@ -167,7 +202,23 @@ impl Cx<'_, '_> {
             open_at_location,
             max_open_per_location: self.config.limits.max_open_per_location,
         };
-        match intake::decide(&request, facts) {
+        let decision = match intake::decide(&request, facts) {
+            Decision::Merge { .. } | Decision::Raise { .. } => {
+                let limits = (self.config.limits.device, self.config.limits.location);
+                match self.flood.take(&origin.device, &origin.location, limits, self.now) {
+                    Ok(()) => intake::decide(&request, facts),
+                    Err(limited) => Decision::Reject {
+                        code: ErrorCode::RateLimited,
+                        message: match limited {
+                            Limited::Device => "this device is sending requests too fast; try again in a minute".into(),
+                            Limited::Location => "this room is sending requests too fast; try again in a minute".into(),
+                        },
+                    },
+                }
+            }
+            other => other,
+        };
+        match decision {
             Decision::Duplicate { ticket } => {
                 let eta = self.txn.query().get(ticket)?.filter(|t| t.status.is_open()).and_then(|t| t.eta_s);
                 Ok(Ack::duplicate(&request.id, ticket, eta))
@@ -247,6 +298,8 @@ impl Cx<'_, '_> {
     ) -> Result<String, StoreError> {
         let number = self.txn.tickets().next_number(&self.config.site.code)?;
         let eta = eta_s(item);
+        let routed = self.route(item, location, source)?;
+        let routing = &routed.routing;
         let seq = self.append(
             actor,
             EventBody::TicketRaised {
@@ -254,8 +307,8 @@ impl Cx<'_, '_> {
                 item: item.code.clone(),
                 category: item.category.clone(),
                 location: location.to_owned(),
-                department: item.department.clone(),
-                priority: item.priority,
+                department: routing.department.clone(),
+                priority: routing.priority,
                 source,
                 device: device.map(str::to_owned),
                 request_id: request_id.map(str::to_owned),
@@ -269,21 +322,38 @@ impl Cx<'_, '_> {
             item: &item.code,
             category: &item.category,
             location,
-            department: &item.department,
-            priority: item.priority,
+            department: &routing.department,
+            priority: routing.priority,
             source,
             device,
             request_id,
             qty,
             note,
             eta_s: eta,
+            skill: routing.skill.as_deref(),
         };
         self.txn.tickets().insert(&ticket, seq, self.at)?;
+        self.append(
+            "system",
+            EventBody::TicketRouted {
+                ticket: number.clone(),
+                rule: routing.rule.clone(),
+                department: routing.department.clone(),
+                priority: routing.priority,
+                sla: routed.sla.clone(),
+                skill: routing.skill.clone(),
+                explanation: routed.explanation,
+            },
+        )?;
         self.touched.push(location.to_owned());
+        if let Some(ticket) = self.txn.query().get(&number)? {
+            self.auto_assign(&ticket, "system", "auto")?;
+        }
+        self.start_clock(&number, &routed.sla, item.emergency)?;
         Ok(number)
     }
 
-    fn location_known(&self, location: &str) -> bool {
+    pub(super) fn location_known(&self, location: &str) -> bool {
         self.config.locations.is_empty() || self.config.locations.contains_key(location)
     }
 
@@ -357,6 +427,24 @@ impl Cx<'_, '_> {
         )?;
         self.txn.tickets().set_status(&ticket.number, to, seq, self.at)?;
         self.touched.push(ticket.location.clone());
+        let input = match action {
+            Action::Acknowledge | Action::Start => Some(Input::Acknowledge),
+            Action::Hold => Some(Input::Pause(Pause::Hold)),
+            Action::Resume => Some(Input::Resume(Pause::Hold)),
+            Action::Resolve => Some(Input::Resolve),
+            Action::Cancel => Some(Input::Cancel),
+            Action::Reopen => Some(Input::Reopen),
+            Action::Close => None,
+        };
+        if let Some(input) = input {
+            self.clock_input(&ticket.number, input)?;
+        }
+        if !to.is_open() {
+            // Whoever had it may now take a ticket that waits.
+            if ticket.assignee.is_some() {
+                self.drain_queue(&ticket.department, "system")?;
+            }
+        }
         Ok(())
     }
 
@@ -501,12 +589,17 @@ impl Cx<'_, '_> {
                     _ => {}
                 }
             }
-            GrmsSignal::DoNotDisturb { on } => {
-                if self.txn.grms().dnd(location)? != on {
-                    self.append(&actor, EventBody::DoNotDisturbChanged { location: location.to_owned(), on })?;
-                    self.txn.grms().set_dnd(location, on, self.at)?;
-                }
-            }
+            GrmsSignal::DoNotDisturb { on } => self.set_dnd(&actor, location, on)?,
+        }
+        Ok(())
+    }
+
+    /// Records a location's do-not-disturb state and pauses or resumes the clocks it holds.
+    pub(super) fn set_dnd(&mut self, actor: &str, location: &str, on: bool) -> Result<(), StoreError> {
+        if self.txn.grms().dnd(location)? != on {
+            self.append(actor, EventBody::DoNotDisturbChanged { location: location.to_owned(), on })?;
+            self.txn.grms().set_dnd(location, on, self.at)?;
+            self.dnd_clocks(location, on)?;
         }
         Ok(())
     }
@@ -525,7 +618,7 @@ impl Cx<'_, '_> {
         self.load(&number)
     }
 
-    fn load(&self, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
+    pub(super) fn load(&self, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
         Ok(self.txn.query().get(number)?.ok_or_else(|| CoreError::NotFound(number.to_owned())))
     }
 

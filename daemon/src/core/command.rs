@@ -86,6 +86,15 @@ pub enum GrmsSignal {
     },
 }
 
+/// A change to a location's state made by staff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocationChange {
+    /// The guest's tier (VIP, long stay), until a PMS link sets it.
+    GuestTier(crate::engine::routing::GuestTier),
+    /// Do-not-disturb, for properties whose rooms have no controller to report it.
+    DoNotDisturb(bool),
+}
+
 /// Why the core could not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
@@ -204,6 +213,55 @@ pub enum Command {
         /// What it reported.
         signal: GrmsSignal,
     },
+    /// A member of staff clocks in, takes a break, or clocks out.
+    SetDuty {
+        /// Who asked.
+        actor: String,
+        /// The staff id.
+        staff: String,
+        /// The new duty.
+        duty: crate::engine::assign::Duty,
+        /// Answered after commit.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// A supervisor assigns a ticket to someone, back to the queue (`staff` none), or by the automatic rule.
+    Assign {
+        /// Who asked.
+        actor: String,
+        /// Ticket number.
+        ticket: String,
+        /// The member of staff, or none for the queue.
+        staff: Option<String>,
+        /// Choose by the automatic rule instead.
+        auto: bool,
+        /// Gets the ticket, after commit.
+        reply: oneshot::Sender<Result<Ticket, CoreError>>,
+    },
+    /// Escalates a ticket to its next level now.
+    Escalate {
+        /// Who asked.
+        actor: String,
+        /// Ticket number.
+        ticket: String,
+        /// Gets the ticket, after commit.
+        reply: oneshot::Sender<Result<Ticket, CoreError>>,
+    },
+    /// Changes a location's guest tier or do-not-disturb state.
+    SetLocation {
+        /// Who asked.
+        actor: String,
+        /// Location id.
+        location: String,
+        /// The change.
+        change: LocationChange,
+        /// Answered after commit.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Handles the SLA clocks that are due; answered with when the next one is (ms since the epoch).
+    SlaTick {
+        /// Gets the next due time, after commit.
+        reply: oneshot::Sender<Option<i64>>,
+    },
     /// A comment on a ticket.
     Comment {
         /// Who asked.
@@ -235,9 +293,17 @@ impl Command {
                 };
                 Reply::Ack(reply, Ack::rejected(&id, ErrorCode::Unavailable, "not applied"))
             }
-            Command::CreateTicket { reply, .. } | Command::Act { reply, .. } | Command::Comment { reply, .. } => {
+            Command::CreateTicket { reply, .. }
+            | Command::Act { reply, .. }
+            | Command::Comment { reply, .. }
+            | Command::Assign { reply, .. }
+            | Command::Escalate { reply, .. } => {
                 Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
             }
+            Command::SetDuty { reply, .. } | Command::SetLocation { reply, .. } => {
+                Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
+            }
+            Command::SlaTick { reply } => Reply::Due(reply, None),
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
             Command::Ping { reply } => Reply::Done(reply),
             Command::DeviceObserved { reply: Some(reply), .. } => Reply::Done(reply),
@@ -268,6 +334,10 @@ pub enum Reply {
     Recorded(oneshot::Sender<Result<u64, CoreError>>, Result<u64, CoreError>),
     /// Nothing to say but "done" (a ping, an observation): sent after the commit, or on failure.
     Done(oneshot::Sender<()>),
+    /// Done, or why not.
+    Unit(oneshot::Sender<Result<(), CoreError>>, Result<(), CoreError>),
+    /// When the next SLA clock is due (ms since the epoch).
+    Due(oneshot::Sender<Option<i64>>, Option<i64>),
 }
 
 impl Reply {
@@ -290,6 +360,12 @@ impl Reply {
             Reply::Done(tx) => {
                 let _ = tx.send(());
             }
+            Reply::Unit(tx, result) => {
+                let _ = tx.send(result);
+            }
+            Reply::Due(tx, due) => {
+                let _ = tx.send(due);
+            }
         }
     }
 
@@ -311,6 +387,13 @@ impl Reply {
             }
             Reply::Done(tx) => {
                 let _ = tx.send(());
+            }
+            Reply::Unit(tx, _) => {
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
+            }
+            Reply::Due(tx, _) => {
+                // Not stored: the scheduler tries again at its next check.
+                let _ = tx.send(None);
             }
         }
     }

@@ -3,6 +3,8 @@
 
 mod apply;
 mod command;
+mod sla;
+mod staffing;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,10 +12,13 @@ use std::time::Instant;
 
 use tokio::sync::{broadcast, mpsc, watch};
 
-pub use command::{Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, NewTicketRequest, Origin, Reply};
+pub use command::{
+    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
+};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::engine::flood::Flood;
 use crate::event::Event;
 use crate::store::{Store, StoreError};
 
@@ -57,6 +62,7 @@ pub struct CoreHandle {
     commands: mpsc::Sender<Command>,
     committed: broadcast::Sender<Arc<Committed>>,
     stats: Arc<CoreStats>,
+    sla_due: watch::Receiver<Option<i64>>,
 }
 
 impl CoreHandle {
@@ -81,6 +87,12 @@ impl CoreHandle {
     pub fn stats(&self) -> &CoreStats {
         &self.stats
     }
+
+    /// When the earliest SLA clock is due (ms since the epoch), as far as the writer knows; it changes whenever a
+    /// commit brings an earlier one, and after every tick.
+    pub fn sla_due(&self) -> watch::Receiver<Option<i64>> {
+        self.sla_due.clone()
+    }
 }
 
 /// Starts the writer thread on `store`. It stops when every [`CoreHandle`] is dropped, after answering what was
@@ -94,8 +106,18 @@ pub fn start(
     let (committed, _) = broadcast::channel(1024);
     let stats = Arc::new(CoreStats::default());
     stats.last_seq.store(store.last_seq().unwrap_or(0), Ordering::Relaxed);
-    let handle = CoreHandle { commands, committed: committed.clone(), stats: stats.clone() };
-    let writer = Writer { store, config, clock, committed, stats };
+    let (sla_due_tx, sla_due) = watch::channel(store.tickets().next_sla_due().unwrap_or(Some(0)));
+    let handle = CoreHandle { commands, committed: committed.clone(), stats: stats.clone(), sla_due };
+    let writer = Writer {
+        store,
+        config,
+        clock,
+        committed,
+        stats,
+        flood: Flood::default(),
+        sla_due: sla_due_tx,
+        last_reading: None,
+    };
     let join = std::thread::Builder::new()
         .name("bellhop-writer".into())
         .spawn(move || writer.run(rx))
@@ -109,16 +131,34 @@ struct Writer {
     clock: Arc<dyn Clock>,
     committed: broadcast::Sender<Arc<Committed>>,
     stats: Arc<CoreStats>,
+    flood: Flood,
+    sla_due: watch::Sender<Option<i64>>,
+    /// The wall and steady clocks at the last batch, to notice a step of the wall clock.
+    last_reading: Option<(jiff::Timestamp, std::time::Duration)>,
 }
+
+/// A wall clock that moved this much more (or less) than the steady clock has stepped.
+const STEP_THRESHOLD_MS: i64 = 2_000;
 
 /// Applies one command directly on a store and commits it, outside the running writer: for the command line
 /// (binding a device while the daemon may run; `BEGIN IMMEDIATE` keeps the chain whole). Its reply is sent after
 /// the commit, as in the daemon.
 pub fn apply_once(store: &mut Store, config: &Config, clock: &dyn Clock, command: Command) -> Result<(), StoreError> {
-    let at = clock.now_rfc3339();
+    let now = clock.now();
+    let at = crate::clock::format_time(now);
     let mut txn = store.begin()?;
     let mut locations = Vec::new();
-    let reply = apply::apply(&mut txn, config, &at, command, &mut locations);
+    let (mut flood, mut earliest_due) = (Flood::default(), None);
+    let mut cx = apply::Cx {
+        txn: &mut txn,
+        config,
+        at: &at,
+        now,
+        touched: &mut locations,
+        flood: &mut flood,
+        earliest_due: &mut earliest_due,
+    };
+    let reply = apply::apply(&mut cx, command);
     match txn.commit() {
         Ok(_) => {
             reply.send();
@@ -157,6 +197,23 @@ fn drain(rx: &mut mpsc::Receiver<Command>, batch: &mut Vec<Command>) {
 }
 
 impl Writer {
+    /// Tells the scheduler when the earliest SLA clock is due: after a tick, the store's earliest; otherwise only
+    /// when this batch brought an earlier one.
+    fn publish_due(&self, written: Option<i64>, ticked: bool) {
+        if ticked {
+            let next = self.store.tickets().next_sla_due().unwrap_or(None);
+            self.sla_due.send_replace(next);
+        } else if let Some(due) = written {
+            self.sla_due.send_if_modified(|current| match current {
+                Some(known) if *known <= due => false,
+                _ => {
+                    *current = Some(due);
+                    true
+                }
+            });
+        }
+    }
+
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         while let Some(first) = rx.blocking_recv() {
             let mut batch = Vec::with_capacity(64);
@@ -173,9 +230,22 @@ impl Writer {
         tracing::info!("Writer stopped: every command answered.");
     }
 
+    /// How far the wall clock stepped since the last batch, beyond what the steady clock says passed.
+    fn clock_step(&mut self, now: jiff::Timestamp) -> Option<i64> {
+        let steady = self.clock.steady();
+        let step = self
+            .last_reading
+            .map(|(wall, then)| (now - wall).get_milliseconds() - (steady.saturating_sub(then)).as_millis() as i64);
+        self.last_reading = Some((now, steady));
+        step.filter(|ms| ms.abs() > STEP_THRESHOLD_MS)
+    }
+
     fn commit_batch(&mut self, batch: Vec<Command>) {
-        let config = self.config.borrow().clone();
-        let at = self.clock.now_rfc3339();
+        let config_changed = self.config.has_changed().unwrap_or(false);
+        let config = self.config.borrow_and_update().clone();
+        let now = self.clock.now();
+        let at = crate::clock::format_time(now);
+        let step = self.clock_step(now);
         let started = Instant::now();
         let mut replies = Vec::with_capacity(batch.len());
         let mut locations = Vec::new();
@@ -190,8 +260,33 @@ impl Writer {
                 return;
             }
         };
+        let mut earliest_due = None;
+        let mut cx = apply::Cx {
+            txn: &mut txn,
+            config: &config,
+            at: &at,
+            now,
+            touched: &mut locations,
+            flood: &mut self.flood,
+            earliest_due: &mut earliest_due,
+        };
+        if let Some(delta_ms) = step {
+            tracing::warn!(delta_ms, "The system clock stepped; SLA clocks are shifted so no time is gained or lost.");
+            if let Err(error) = cx.guarded(|cx| cx.clock_stepped(delta_ms)) {
+                tracing::error!(%error, "SLA clocks could not be shifted after a clock step.");
+            }
+        }
+        if config_changed {
+            if let Err(error) = cx.guarded(|cx| cx.retarget_all()) {
+                tracing::error!(%error, "SLA clocks could not be recomputed for the new configuration.");
+            }
+        }
         for command in batch {
-            replies.push(apply::apply(&mut txn, &config, &at, command, &mut locations));
+            replies.push(apply::apply(&mut cx, command));
+        }
+        let mut tick_answered = false;
+        for reply in &replies {
+            tick_answered |= matches!(reply, Reply::Due(..));
         }
         if cfg!(feature = "fault-ack-before-commit") {
             // The deliberately broken build: answer first, then commit as slowly as an SD card might.
@@ -213,6 +308,7 @@ impl Writer {
                 for reply in replies {
                     reply.send();
                 }
+                self.publish_due(earliest_due, tick_answered);
                 log_tickets(&events);
                 locations.sort();
                 locations.dedup();

@@ -313,6 +313,16 @@ fn timestamp(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 { Timestamp::MIN } else { Timestamp::MAX })
 }
 
+impl crate::engine::sla::Hours for Calendar {
+    fn open_ms(&self, from: Timestamp, to: Timestamp) -> i64 {
+        Calendar::open_ms(self, from, to)
+    }
+
+    fn add_ms(&self, from: Timestamp, ms: i64) -> Timestamp {
+        Calendar::add_ms(self, from, ms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 pub mod assign;
 pub mod calendar;
 pub mod devices;
+pub mod flood;
 pub mod intake;
 pub mod lifecycle;
 pub mod routing;

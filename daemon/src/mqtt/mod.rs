@@ -6,6 +6,7 @@
 
 mod ingest;
 mod menu;
+mod notify;
 mod session;
 mod status;
 
@@ -32,7 +33,7 @@ pub struct Mqtt {
 }
 
 impl Mqtt {
-    /// Starts the broker session, the ingest path, and the status and menu publishers.
+    /// Starts the broker session, the ingest path, and the status, staff-notification and menu publishers.
     pub fn start(
         configs: watch::Receiver<Arc<Config>>,
         topics: Topics,
@@ -47,6 +48,7 @@ impl Mqtt {
         let known: Vec<String> = config.locations.keys().cloned().collect();
         let workers = vec![
             tokio::spawn(ingest::run(link.clone(), topics.clone(), core.clone(), received, stopped.clone(), metrics)),
+            tokio::spawn(notify::run(link.clone(), topics.clone(), core.clone(), reads.clone(), stopped.clone())),
             tokio::spawn(status::run(link.clone(), topics.clone(), core, reads, known, stopped.clone())),
             tokio::spawn(menu::run(link.clone(), topics, configs, stopped)),
         ];

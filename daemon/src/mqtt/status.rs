@@ -93,6 +93,6 @@ fn status_ticket(ticket: &Ticket, now: jiff::Timestamp) -> StatusTicket {
         item: ticket.item.clone(),
         status: ticket.status.as_str().to_owned(),
         eta_s,
-        sla: None,
+        sla: ticket.sla.as_ref().map(|sla| sla.flag.clone()),
     }
 }

@@ -1,4 +1,5 @@
-//! Room-controller alarm episodes (which ticket an ongoing alarm raised) and per-location do-not-disturb flags.
+//! Room-controller alarm episodes (which ticket an ongoing alarm raised) and per-location flags: do-not-disturb
+//! and the guest's tier.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -42,6 +43,32 @@ impl Writer<'_> {
             .query_row([location], |r| r.get(0))
             .optional()?
             .unwrap_or(false))
+    }
+
+    /// A location's guest tier (standard when never set).
+    pub fn guest_tier(&self, location: &str) -> Result<crate::engine::routing::GuestTier, StoreError> {
+        let tier: Option<String> = self
+            .0
+            .prepare_cached("SELECT guest_tier FROM location_flags WHERE location = ?1")?
+            .query_row([location], |r| r.get(0))
+            .optional()?;
+        Ok(tier.as_deref().and_then(crate::engine::routing::GuestTier::parse).unwrap_or_default())
+    }
+
+    /// Sets a location's guest tier.
+    pub fn set_guest_tier(
+        &self,
+        location: &str,
+        tier: crate::engine::routing::GuestTier,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO location_flags (location, dnd, updated_at, guest_tier) VALUES (?1, 0, ?2, ?3)
+                 ON CONFLICT (location) DO UPDATE SET guest_tier = excluded.guest_tier, updated_at = excluded.updated_at",
+            )?
+            .execute(params![location, at, tier.as_str()])?;
+        Ok(())
     }
 
     /// Sets a location's do-not-disturb flag.

@@ -180,6 +180,7 @@ mod tests {
             qty: 1,
             note: None,
             eta_s: None,
+            skill: None,
         };
         txn.tickets().insert(&ticket, 8, AT).unwrap();
         txn.commit().unwrap();

@@ -10,6 +10,7 @@ mod grms;
 mod journal;
 mod pool;
 mod schema;
+mod staff;
 mod tickets;
 mod tokens;
 
@@ -24,7 +25,8 @@ pub use devices::Device;
 pub use journal::{verify, ChainBreak, VerifyReport};
 pub use pool::ReadPool;
 pub use schema::CURRENT_VERSION;
-pub use tickets::{HistoryEntry, NewTicket, Page, Ticket, TicketFilter};
+pub use staff::{DutyRecord, Load};
+pub use tickets::{HistoryEntry, NewTicket, Page, SlaRow, Ticket, TicketFilter, TicketSla};
 pub use tokens::TokenRecord;
 
 use crate::event::{Event, EventBody};
@@ -219,6 +221,16 @@ impl<'c> Txn<'c> {
         grms::Writer(&self.tx)
     }
 
+    /// Staff duty writes.
+    pub fn staff(&self) -> staff::Writer<'_> {
+        staff::Writer(&self.tx)
+    }
+
+    /// Staff duty and load queries inside the transaction.
+    pub fn staff_query(&self) -> staff::Queries<'_> {
+        staff::Queries(&self.tx)
+    }
+
     /// Device writes.
     pub fn devices(&self) -> devices::Writer<'_> {
         devices::Writer(&self.tx)
@@ -272,6 +284,11 @@ impl Reader {
     /// Device queries.
     pub fn devices(&self) -> devices::Queries<'_> {
         devices::Queries(&self.conn)
+    }
+
+    /// Staff duty and load queries.
+    pub fn staff(&self) -> staff::Queries<'_> {
+        staff::Queries(&self.conn)
     }
 
     /// The last sequence number in the journal (0 when empty).

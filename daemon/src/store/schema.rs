@@ -110,6 +110,33 @@ const MIGRATIONS: &[&str] = &[
         at   TEXT    NOT NULL
     );
     "#,
+    // 5: routing, assignment and SLA clocks on tickets; staff duty; guest tiers per location.
+    r#"
+    ALTER TABLE tickets ADD COLUMN assignee TEXT;
+    ALTER TABLE tickets ADD COLUMN skill TEXT;
+    ALTER TABLE tickets ADD COLUMN sla_policy TEXT;
+    ALTER TABLE tickets ADD COLUMN sla_flag TEXT;
+    ALTER TABLE tickets ADD COLUMN sla_response_due TEXT;
+    ALTER TABLE tickets ADD COLUMN sla_resolution_due TEXT;
+    ALTER TABLE tickets ADD COLUMN sla_paused INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN sla_state TEXT;
+    ALTER TABLE tickets ADD COLUMN sla_due_ms INTEGER;
+    CREATE INDEX tickets_open_by_assignee ON tickets(assignee)
+        WHERE assignee IS NOT NULL AND status NOT IN ('resolved', 'closed', 'cancelled');
+    CREATE INDEX tickets_queued ON tickets(department, created_seq)
+        WHERE assignee IS NULL AND status NOT IN ('resolved', 'closed', 'cancelled');
+    CREATE INDEX tickets_sla_due ON tickets(sla_due_ms) WHERE sla_due_ms IS NOT NULL;
+    CREATE INDEX tickets_by_flag ON tickets(sla_flag, created_seq);
+
+    CREATE TABLE staff_duty (
+        staff         TEXT    PRIMARY KEY,
+        duty          TEXT    NOT NULL,
+        since         TEXT    NOT NULL,
+        last_assigned INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+
+    ALTER TABLE location_flags ADD COLUMN guest_tier TEXT NOT NULL DEFAULT 'standard';
+    "#,
 ];
 
 /// The schema version this build writes.

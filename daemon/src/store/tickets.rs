@@ -43,6 +43,46 @@ pub struct Ticket {
     pub created_at: String,
     /// When it last changed (UTC).
     pub updated_at: String,
+    /// The member of staff who has it; `None` while it waits in the department's queue.
+    pub assignee: Option<String>,
+    /// The skill it needs, from routing.
+    pub skill: Option<String>,
+    /// Its SLA: policy, flag and deadlines; `None` for tickets raised before SLAs existed.
+    pub sla: Option<TicketSla>,
+}
+
+/// A ticket's SLA as the board shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TicketSla {
+    /// The policy's name.
+    pub policy: String,
+    /// `green`, `yellow` or `red`.
+    pub flag: String,
+    /// When it must be acknowledged (UTC), while the clock runs and until it is.
+    pub response_due: Option<String>,
+    /// When it must be resolved (UTC), while the clock runs.
+    pub resolution_due: Option<String>,
+    /// Whether the clock is paused (on hold, do-not-disturb).
+    pub paused: bool,
+}
+
+/// What the SLA projection of a ticket holds after a change.
+#[derive(Clone, Debug)]
+pub struct SlaRow<'a> {
+    /// The policy's name.
+    pub policy: &'a str,
+    /// The flag.
+    pub flag: &'a str,
+    /// Response deadline, when running and not yet acknowledged.
+    pub response_due: Option<String>,
+    /// Resolution deadline, when running.
+    pub resolution_due: Option<String>,
+    /// Whether paused.
+    pub paused: bool,
+    /// The SLA clock's state as JSON.
+    pub state: String,
+    /// When the scheduler must next look at it (ms since the epoch), if ever.
+    pub due_ms: Option<i64>,
 }
 
 /// What a new ticket is made of.
@@ -72,6 +112,8 @@ pub struct NewTicket<'a> {
     pub note: Option<&'a str>,
     /// ETA in seconds.
     pub eta_s: Option<u32>,
+    /// The skill it needs.
+    pub skill: Option<&'a str>,
 }
 
 /// Filters for listing tickets.
@@ -85,6 +127,12 @@ pub struct TicketFilter {
     pub location: Option<String>,
     /// Only this department.
     pub department: Option<String>,
+    /// Only this SLA flag.
+    pub sla: Option<String>,
+    /// Only tickets assigned to this member of staff.
+    pub assignee: Option<String>,
+    /// Only open tickets nobody has (the department queues).
+    pub queued: bool,
 }
 
 /// One page of a listing, newest first.
@@ -105,7 +153,8 @@ pub struct HistoryEntry {
 }
 
 const TICKET_COLUMNS: &str = "number, item, category, location, department, priority, status, source, device, \
-     request_id, qty, note, repeats, eta_s, created_at, updated_at, created_seq";
+     request_id, qty, note, repeats, eta_s, created_at, updated_at, created_seq, assignee, skill, sla_policy, sla_flag, \
+     sla_response_due, sla_resolution_due, sla_paused";
 
 fn enum_from<T>(value: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     parse(&value).ok_or_else(|| {
@@ -135,6 +184,18 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
         eta_s: row.get(13)?,
         created_at: row.get(14)?,
         updated_at: row.get(15)?,
+        assignee: row.get(17)?,
+        skill: row.get(18)?,
+        sla: match row.get::<_, Option<String>>(19)? {
+            Some(policy) => Some(TicketSla {
+                policy,
+                flag: row.get::<_, Option<String>>(20)?.unwrap_or_else(|| "green".into()),
+                response_due: row.get(21)?,
+                resolution_due: row.get(22)?,
+                paused: row.get(23)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -159,8 +220,8 @@ impl Writer<'_> {
         self.0
             .prepare_cached(
                 "INSERT INTO tickets (number, item, category, location, department, priority, status, source, device,
-                 request_id, qty, note, repeats, eta_s, created_at, updated_at, created_seq, last_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?13, ?14, ?14)",
+                 request_id, qty, note, repeats, eta_s, created_at, updated_at, created_seq, last_seq, skill)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13, ?13, ?14, ?14, ?15)",
             )?
             .execute(params![
                 t.number,
@@ -176,7 +237,45 @@ impl Writer<'_> {
                 t.note,
                 t.eta_s,
                 at,
-                seq as i64
+                seq as i64,
+                t.skill
+            ])?;
+        Ok(())
+    }
+
+    /// Gives a ticket to `assignee` (or back to its department's queue) with its new status.
+    pub fn set_assignee(
+        &self,
+        ticket: &str,
+        assignee: Option<&str>,
+        status: Status,
+        seq: u64,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached(
+                "UPDATE tickets SET assignee = ?2, status = ?3, updated_at = ?4, last_seq = ?5 WHERE number = ?1",
+            )?
+            .execute(params![ticket, assignee, status.as_str(), at, seq as i64])?;
+        Ok(())
+    }
+
+    /// Stores a ticket's SLA clock and what the board shows of it.
+    pub fn set_sla(&self, ticket: &str, row: &SlaRow<'_>) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached(
+                "UPDATE tickets SET sla_policy = ?2, sla_flag = ?3, sla_response_due = ?4, sla_resolution_due = ?5,
+                 sla_paused = ?6, sla_state = ?7, sla_due_ms = ?8 WHERE number = ?1",
+            )?
+            .execute(params![
+                ticket,
+                row.policy,
+                row.flag,
+                row.response_due,
+                row.resolution_due,
+                row.paused,
+                row.state,
+                row.due_ms
             ])?;
         Ok(())
     }
@@ -274,6 +373,17 @@ impl Queries<'_> {
             args.push(Box::new(department.clone()));
             sql += &format!(" AND department = ?{}", args.len());
         }
+        if let Some(flag) = &filter.sla {
+            args.push(Box::new(flag.clone()));
+            sql += &format!(" AND sla_flag = ?{}", args.len());
+        }
+        if let Some(assignee) = &filter.assignee {
+            args.push(Box::new(assignee.clone()));
+            sql += &format!(" AND assignee = ?{}", args.len());
+        }
+        if filter.queued {
+            sql += " AND assignee IS NULL AND status NOT IN ('resolved', 'closed', 'cancelled')";
+        }
         args.push(Box::new(i64::from(limit) + 1));
         sql += &format!(" ORDER BY created_seq DESC LIMIT ?{}", args.len());
         let mut stmt = self.0.prepare_cached(&sql)?;
@@ -291,6 +401,65 @@ impl Queries<'_> {
             None
         };
         Ok(Page { tickets, next_before })
+    }
+
+    /// The open tickets waiting in `department`'s queue: most urgent first, then oldest.
+    pub fn queued(&self, department: &str) -> Result<Vec<Ticket>, StoreError> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE department = ?1 AND assignee IS NULL
+             AND status NOT IN ('resolved', 'closed', 'cancelled')
+             ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, created_seq"
+        );
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![department], ticket_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The open tickets assigned to `staff`, most urgent first, then oldest.
+    pub fn assigned_to(&self, staff: &str) -> Result<Vec<Ticket>, StoreError> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE assignee = ?1 AND status NOT IN ('resolved', 'closed', 'cancelled')
+             ORDER BY CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, created_seq"
+        );
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![staff], ticket_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A ticket's SLA clock state (JSON), when it has one.
+    pub fn sla_state(&self, number: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT sla_state FROM tickets WHERE number = ?1")?
+            .query_row(params![number], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Up to `limit` tickets whose SLA clock is due at or before `now_ms`, earliest first.
+    pub fn sla_due(&self, now_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT number FROM tickets WHERE sla_due_ms IS NOT NULL AND sla_due_ms <= ?1 ORDER BY sla_due_ms LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now_ms, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The earliest SLA due time of any ticket (ms since the epoch).
+    pub fn next_sla_due(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT min(sla_due_ms) FROM tickets WHERE sla_due_ms IS NOT NULL")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Every open ticket with an SLA clock, for recomputing them all after a change of policy, hours or clock.
+    pub fn open_with_sla(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT number FROM tickets WHERE sla_state IS NOT NULL AND status NOT IN ('resolved', 'closed', 'cancelled')",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Every event of a ticket, oldest first.

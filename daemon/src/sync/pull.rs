@@ -375,7 +375,7 @@ fn check_and_install(
     write_durably(candidate, body).map_err(|e| io(&format!("writing {}", candidate.display()), e))?;
     let managed = data_dir.join(MANAGED_FILE);
     // Errors name managed.toml (the document's own lines): what the candidate would have become.
-    if let Err(errors) = crate::config::load_with_managed(config_path, &managed, document) {
+    if let Err(errors) = crate::config::load_with_layer(config_path, Some(data_dir), Some((MANAGED_FILE, document))) {
         let _ = std::fs::remove_file(candidate);
         return Err(errors.0.iter().map(ToString::to_string).collect());
     }

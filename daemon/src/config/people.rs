@@ -1,0 +1,204 @@
+//! The roster: shift patterns, staff with their roles, departments, skills and schedules, and outside contacts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::errors::{ConfigError, SourceMap};
+use super::raw::{RawContact, RawShift, RawStaff};
+use crate::engine::shifts::{parse_weekday, Schedule, ShiftPattern, Window};
+
+/// What a member of staff may do, and where escalation finds them. Ordered from the bottom of the ladder up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Does the work.
+    Staff,
+    /// Leads a department's shift.
+    Supervisor,
+    /// Runs a department.
+    Manager,
+    /// Runs the property (the general manager, the duty manager); not tied to a department.
+    Admin,
+}
+
+impl StaffRole {
+    /// Every role, bottom of the ladder first.
+    pub const ALL: [StaffRole; 4] = [StaffRole::Staff, StaffRole::Supervisor, StaffRole::Manager, StaffRole::Admin];
+
+    /// The spelling in files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Staff => "staff",
+            StaffRole::Supervisor => "supervisor",
+            StaffRole::Manager => "manager",
+            StaffRole::Admin => "admin",
+        }
+    }
+
+    /// Parses the spelling.
+    pub fn parse(text: &str) -> Option<StaffRole> {
+        StaffRole::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// One member of staff.
+#[derive(Clone, Debug)]
+pub struct StaffMember {
+    /// Their id (used in API paths and the notification topic).
+    pub id: String,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: StaffRole,
+    /// The departments they work for (an admin needs none).
+    pub departments: Vec<String>,
+    /// Their skills.
+    pub skills: Vec<String>,
+    /// The most open tickets they are given automatically.
+    pub max_open: u32,
+    /// When they are scheduled to work.
+    pub schedule: Schedule,
+}
+
+/// Someone outside the roster that escalation can notify (the security desk, the general manager's phone).
+#[derive(Clone, Debug)]
+pub struct Contact {
+    /// Its id (used in the notification topic).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// The roster as validated.
+#[derive(Clone, Debug, Default)]
+pub struct People {
+    /// The property's named shifts, in file order.
+    pub shifts: Vec<ShiftPattern>,
+    /// Staff by id.
+    pub staff: BTreeMap<String, StaffMember>,
+    /// Outside contacts by id.
+    pub contacts: BTreeMap<String, Contact>,
+}
+
+fn check_id(map: &SourceMap<'_>, errors: &mut Vec<ConfigError>, key: &str, value: &str) {
+    if let Err(e) = tv_protocol::validate_id(value) {
+        errors.push(map.at(key, format!("{value:?} {e}")));
+    }
+}
+
+/// Parses a list of weekday names.
+pub(super) fn weekdays(
+    map: &SourceMap<'_>,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    days: &[String],
+) -> Vec<jiff::civil::Weekday> {
+    days.iter()
+        .filter_map(|day| {
+            let parsed = parse_weekday(day);
+            if parsed.is_none() {
+                errors.push(map.at(key, format!("{day:?} is not a weekday such as \"mon\"")));
+            }
+            parsed
+        })
+        .collect()
+}
+
+/// Validates `[[shifts]]`, `[[staff]]` and `[[contacts]]` against the departments.
+pub(super) fn validate(
+    shifts: Vec<RawShift>,
+    staff: Vec<RawStaff>,
+    contacts: Vec<RawContact>,
+    departments: &BTreeSet<String>,
+    map: &SourceMap<'_>,
+    errors: &mut Vec<ConfigError>,
+) -> People {
+    let mut people = People::default();
+    for (i, shift) in shifts.into_iter().enumerate() {
+        check_id(map, errors, &format!("shifts[{i}].name"), &shift.name);
+        if people.shifts.iter().any(|s| s.name == shift.name) {
+            errors.push(map.at(&format!("shifts[{i}].name"), format!("shift {:?} is defined twice", shift.name)));
+        }
+        let days = weekdays(map, errors, &format!("shifts[{i}].days"), &shift.days);
+        match Window::parse(&shift.hours) {
+            Ok(window) => people.shifts.push(ShiftPattern { name: shift.name, days, window }),
+            Err(e) => errors.push(map.at(&format!("shifts[{i}].hours"), e)),
+        }
+    }
+    for (i, contact) in contacts.into_iter().enumerate() {
+        check_id(map, errors, &format!("contacts[{i}].id"), &contact.id);
+        let id = contact.id.clone();
+        if people.contacts.insert(id.clone(), Contact { id: contact.id, name: contact.name }).is_some() {
+            errors.push(map.at(&format!("contacts[{i}].id"), format!("contact {id:?} is defined twice")));
+        }
+    }
+    for (i, member) in staff.into_iter().enumerate() {
+        let key = |field: &str| format!("staff[{i}].{field}");
+        check_id(map, errors, &key("id"), &member.id);
+        if people.contacts.contains_key(&member.id) {
+            errors.push(map.at(&key("id"), format!("{:?} is also a contact's id; ids must be unique", member.id)));
+        }
+        let role = StaffRole::parse(&member.role).unwrap_or_else(|| {
+            errors.push(map.at(&key("role"), format!("{:?} is not staff, supervisor, manager or admin", member.role)));
+            StaffRole::Staff
+        });
+        for department in &member.departments {
+            if !departments.contains(department) {
+                errors.push(map.at(&key("departments"), format!("no [[departments]] entry has code {department:?}")));
+            }
+        }
+        if member.departments.is_empty() && role != StaffRole::Admin {
+            errors.push(map.at(&key("departments"), "name at least one department (only an admin may have none)"));
+        }
+        if member.max_open == 0 {
+            errors.push(map.at(&key("max_open"), "must be at least 1"));
+        }
+        let mut patterns = Vec::new();
+        for name in &member.shifts {
+            match people.shifts.iter().find(|s| &s.name == name) {
+                Some(shift) => patterns.push(shift.clone()),
+                None => errors.push(map.at(&key("shifts"), format!("no [[shifts]] entry is named {name:?}"))),
+            }
+        }
+        let mut exceptions = BTreeMap::new();
+        for (j, exception) in member.exceptions.iter().enumerate() {
+            let at = format!("staff[{i}].exceptions[{j}]");
+            let Ok(date) = exception.date.parse::<jiff::civil::Date>() else {
+                errors.push(map.at(&at, format!("{:?} is not a date such as 2026-12-25", exception.date)));
+                continue;
+            };
+            let hours = match (&exception.hours, exception.off) {
+                (Some(hours), false) => match Window::parse(hours) {
+                    Ok(window) => Some(window),
+                    Err(e) => {
+                        errors.push(map.at(&at, e));
+                        continue;
+                    }
+                },
+                (None, true) => None,
+                _ => {
+                    errors.push(map.at(&at, "give either hours = \"HH:MM-HH:MM\" or off = true"));
+                    continue;
+                }
+            };
+            if exceptions.insert(date, hours).is_some() {
+                errors.push(map.at(&at, format!("{date} has two exceptions")));
+            }
+        }
+        let id = member.id.clone();
+        let parsed = StaffMember {
+            id: member.id,
+            name: member.name,
+            role,
+            departments: member.departments,
+            skills: member.skills,
+            max_open: member.max_open,
+            schedule: Schedule { patterns, exceptions },
+        };
+        if people.staff.insert(id.clone(), parsed).is_some() {
+            errors.push(map.at(&key("id"), format!("staff member {id:?} is defined twice")));
+        }
+    }
+    people
+}

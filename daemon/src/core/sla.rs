@@ -1,0 +1,261 @@
+//! SLA clocks and escalation inside the writer: starting a ticket's clock, feeding it life-cycle changes, pauses
+//! and ticks, journaling flags, breaches and escalations, and finding who an escalation reaches.
+
+use super::apply::Cx;
+use super::command::CoreError;
+use crate::clock::format_time;
+use crate::config::{LevelTarget, SlaPolicy, StaffRole};
+use crate::engine::assign::Duty;
+use crate::engine::calendar::Calendar;
+use crate::engine::sla::{self, Flag, Input, Output, Pause, Reason, State, Target};
+use crate::event::EventBody;
+use crate::store::{SlaRow, StoreError, Ticket};
+
+/// The most due clocks handled in one tick; the rest follow in the next, at once.
+const TICK_BATCH: u32 = 2000;
+
+fn flag_name(flag: Flag) -> &'static str {
+    match flag {
+        Flag::Green => "green",
+        Flag::Yellow => "yellow",
+        Flag::Red => "red",
+    }
+}
+
+fn target_name(target: Target) -> &'static str {
+    match target {
+        Target::Response => "response",
+        Target::Resolution => "resolution",
+    }
+}
+
+fn reason_name(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Due => "due",
+        Reason::Emergency => "emergency",
+        Reason::Manual => "manual",
+    }
+}
+
+/// What the board shows of a clock, and when the scheduler must next look at it.
+struct View {
+    flag: Flag,
+    paused: bool,
+    response_due: Option<jiff::Timestamp>,
+    resolution_due: Option<jiff::Timestamp>,
+    next_due: Option<jiff::Timestamp>,
+}
+
+fn view(state: &State, policy: &sla::Policy, hours: &Calendar) -> View {
+    let running = state.running_since.filter(|_| !state.stopped);
+    let due = |target_ms: i64| {
+        running.and_then(|since| {
+            let left = target_ms - state.consumed_ms;
+            (left > 0).then(|| hours.add_ms(since, left))
+        })
+    };
+    View {
+        flag: state.flag,
+        paused: !state.pauses.is_empty(),
+        response_due: if state.acknowledged_ms.is_none() { due(policy.response_ms) } else { None },
+        resolution_due: due(policy.resolution_ms),
+        next_due: sla::next_due(state, policy, hours),
+    }
+}
+
+impl Cx<'_, '_> {
+    /// The hours a department's SLA clocks run in (around the clock for a department no longer configured).
+    fn hours(&self, department: &str) -> &Calendar {
+        static ALWAYS: std::sync::OnceLock<Calendar> = std::sync::OnceLock::new();
+        self.config
+            .departments
+            .iter()
+            .find(|d| d.code == department)
+            .map(|d| &d.calendar)
+            .unwrap_or_else(|| ALWAYS.get_or_init(Calendar::always))
+    }
+
+    /// A ticket's policy by name; a policy removed from the configuration falls back to the priority's default.
+    fn policy(&self, ticket: &Ticket) -> SlaPolicy {
+        let name = ticket.sla.as_ref().map(|s| s.policy.as_str()).unwrap_or_default();
+        let policies = &self.config.policies.sla;
+        policies.get(name).unwrap_or_else(|| &policies[&format!("default-{}", ticket.priority.as_str())]).clone()
+    }
+
+    /// Starts a new ticket's clock under `policy`: paused at once when do-not-disturb holds its department's
+    /// clocks, and with every level fired at once for an emergency.
+    pub(super) fn start_clock(&mut self, number: &str, policy: &str, emergency: bool) -> Result<(), StoreError> {
+        let Some(mut ticket) = self.txn.query().get(number)? else { return Ok(()) };
+        let paused = self.dnd_pauses(&ticket)? && self.txn.grms().dnd(&ticket.location)?;
+        ticket.sla = Some(crate::store::TicketSla {
+            policy: policy.to_owned(),
+            flag: "green".into(),
+            response_due: None,
+            resolution_due: None,
+            paused,
+        });
+        let mut state = State::new(self.now);
+        self.drive(&ticket, &mut state, Input::Start { emergency, paused })?;
+        Ok(())
+    }
+
+    fn dnd_pauses(&self, ticket: &Ticket) -> Result<bool, StoreError> {
+        Ok(self.config.departments.iter().any(|d| d.code == ticket.department && d.pause_on_dnd))
+    }
+
+    /// Feeds one input to a ticket's clock, if it has one.
+    pub(super) fn clock_input(&mut self, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
+        let Some(ticket) = self.txn.query().get(number)? else { return Ok(Vec::new()) };
+        let Some(json) = self.txn.query().sla_state(number)? else { return Ok(Vec::new()) };
+        let Ok(mut state) = serde_json::from_str::<State>(&json) else {
+            tracing::error!(ticket = number, "A stored SLA clock is unreadable; leaving it as it is.");
+            return Ok(Vec::new());
+        };
+        self.drive(&ticket, &mut state, input)
+    }
+
+    /// Steps the clock, journals what it says, and stores it. Returns the levels that fired.
+    fn drive(&mut self, ticket: &Ticket, state: &mut State, input: Input) -> Result<Vec<u32>, StoreError> {
+        let policy = self.policy(ticket);
+        let hours = self.hours(&ticket.department).clone();
+        let outputs = sla::step(state, &policy.clock, &hours, self.now, input);
+        let mut fired = Vec::new();
+        for output in outputs {
+            let body = match output {
+                Output::Flag { flag, due_at } => EventBody::SlaFlagChanged {
+                    ticket: ticket.number.clone(),
+                    flag: flag_name(flag).into(),
+                    due_at: format_time(due_at),
+                },
+                Output::Breached { target, due_at } => EventBody::SlaBreached {
+                    ticket: ticket.number.clone(),
+                    target: target_name(target).into(),
+                    due_at: format_time(due_at),
+                },
+                Output::BreachCleared { target } => {
+                    EventBody::SlaBreachCleared { ticket: ticket.number.clone(), target: target_name(target).into() }
+                }
+                Output::Level { index, reason, due_at } => {
+                    let target = policy.targets.get(index).cloned().unwrap_or(LevelTarget::Role(StaffRole::Manager));
+                    fired.push(index as u32 + 1);
+                    EventBody::TicketEscalated {
+                        ticket: ticket.number.clone(),
+                        level: index as u32 + 1,
+                        reason: reason_name(reason).into(),
+                        due_at: format_time(due_at),
+                        to: target.describe(),
+                        recipients: self.recipients(ticket, &target)?,
+                    }
+                }
+            };
+            self.append("system", body)?;
+        }
+        let row = view(state, &policy.clock, &hours);
+        let state_json = serde_json::to_string(&state).unwrap_or_default();
+        self.txn.tickets().set_sla(
+            &ticket.number,
+            &SlaRow {
+                policy: &policy.name,
+                flag: flag_name(row.flag),
+                response_due: row.response_due.map(format_time),
+                resolution_due: row.resolution_due.map(format_time),
+                paused: row.paused,
+                state: state_json,
+                due_ms: row.next_due.map(|t| t.as_millisecond()),
+            },
+        )?;
+        if let Some(due) = row.next_due.map(|t| t.as_millisecond()) {
+            *self.earliest_due = Some(self.earliest_due.map_or(due, |e| e.min(due)));
+        }
+        self.touched.push(ticket.location.clone());
+        Ok(fired)
+    }
+
+    /// Handles every clock that is due now; returns when the next one is (ms since the epoch).
+    pub(super) fn sla_tick(&mut self) -> Result<Option<i64>, StoreError> {
+        for number in self.txn.query().sla_due(self.now.as_millisecond(), TICK_BATCH)? {
+            self.clock_input(&number, Input::Tick)?;
+        }
+        self.txn.query().next_sla_due()
+    }
+
+    /// Recomputes every open clock after the policies or hours changed.
+    pub(super) fn retarget_all(&mut self) -> Result<(), StoreError> {
+        for number in self.txn.query().open_with_sla()? {
+            self.clock_input(&number, Input::Retarget)?;
+        }
+        Ok(())
+    }
+
+    /// The system clock stepped by `delta_ms`: shift every running clock so no time is gained or lost.
+    pub(super) fn clock_stepped(&mut self, delta_ms: i64) -> Result<(), StoreError> {
+        self.append("system", EventBody::ClockStepped { delta_ms })?;
+        for number in self.txn.query().open_with_sla()? {
+            self.clock_input(&number, Input::Step { delta_ms })?;
+        }
+        Ok(())
+    }
+
+    /// Escalates a ticket to its next level now, at a member of staff's request.
+    pub(super) fn escalate(&mut self, actor: &str, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
+        let Some(ticket) = self.txn.query().get(number)? else {
+            return Ok(Err(CoreError::NotFound(number.to_owned())));
+        };
+        if !ticket.status.is_open() {
+            return Ok(Err(CoreError::Conflict(format!("ticket {number} is {}", ticket.status.as_str()))));
+        }
+        tracing::info!(ticket = number, actor, "Escalating at a member of staff's request.");
+        if self.clock_input(number, Input::Escalate)?.is_empty() {
+            return Ok(Err(CoreError::Conflict(format!("ticket {number} has no further escalation level"))));
+        }
+        self.load(number)
+    }
+
+    /// Pauses or resumes the clocks that do-not-disturb holds at `location`.
+    pub(super) fn dnd_clocks(&mut self, location: &str, on: bool) -> Result<(), StoreError> {
+        for ticket in self.txn.query().open_at(location)? {
+            if self.dnd_pauses(&ticket)? {
+                let input = if on { Input::Pause(Pause::DoNotDisturb) } else { Input::Resume(Pause::DoNotDisturb) };
+                self.clock_input(&ticket.number, input)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Everyone with `role` in `department` who is on shift (clocked in, or scheduled now); admins property-wide.
+    pub(super) fn reachable(&self, role: StaffRole, department: &str) -> Result<Vec<String>, StoreError> {
+        let local = self.local_now();
+        let mut out = Vec::new();
+        for member in self.config.people.staff.values() {
+            let in_scope = role == StaffRole::Admin || member.departments.iter().any(|d| d == department);
+            if member.role != role || !in_scope {
+                continue;
+            }
+            let duty = self.txn.staff_query().duty(&member.id)?.duty;
+            if matches!(duty, Duty::On | Duty::Break) || member.schedule.covers(local) {
+                out.push(member.id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Who a level reaches. A role with nobody on shift climbs to the next role up; `staff` is the assignee, or the
+    /// department's staff on shift while nobody has the ticket.
+    fn recipients(&self, ticket: &Ticket, target: &LevelTarget) -> Result<Vec<String>, StoreError> {
+        match target {
+            LevelTarget::Person(id) | LevelTarget::Contact(id) => Ok(vec![id.clone()]),
+            LevelTarget::Role(StaffRole::Staff) if ticket.assignee.is_some() => {
+                Ok(ticket.assignee.iter().cloned().collect())
+            }
+            LevelTarget::Role(role) => {
+                for role in StaffRole::ALL.into_iter().filter(|r| r >= role) {
+                    let found = self.reachable(role, &ticket.department)?;
+                    if !found.is_empty() {
+                        return Ok(found);
+                    }
+                }
+                Ok(Vec::new())
+            }
+        }
+    }
+}
