@@ -16,6 +16,11 @@ pub trait Clock: Send + Sync {
         START.get_or_init(Instant::now).elapsed()
     }
 
+    /// The wall and the steady clock read together.
+    fn reading(&self) -> (jiff::Timestamp, Duration) {
+        (self.now(), self.steady())
+    }
+
     /// Tells when the time moves other than by itself passing (only a virtual clock does).
     fn changes(&self) -> Option<watch::Receiver<()>> {
         None
@@ -83,6 +88,10 @@ impl Clock for VirtualClock {
 
     fn steady(&self) -> Duration {
         self.times.lock().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    fn reading(&self) -> (jiff::Timestamp, Duration) {
+        *self.times.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn changes(&self) -> Option<watch::Receiver<()>> {

@@ -231,11 +231,10 @@ impl Writer {
     }
 
     /// How far the wall clock stepped since the last batch, beyond what the steady clock says passed.
-    fn clock_step(&mut self, now: jiff::Timestamp) -> Option<i64> {
-        let steady = self.clock.steady();
-        let step = self
-            .last_reading
-            .map(|(wall, then)| (now - wall).get_milliseconds() - (steady.saturating_sub(then)).as_millis() as i64);
+    fn clock_step(&mut self, now: jiff::Timestamp, steady: std::time::Duration) -> Option<i64> {
+        let step = self.last_reading.map(|(wall, then)| {
+            (now.as_millisecond() - wall.as_millisecond()) - steady.saturating_sub(then).as_millis() as i64
+        });
         self.last_reading = Some((now, steady));
         step.filter(|ms| ms.abs() > STEP_THRESHOLD_MS)
     }
@@ -243,9 +242,9 @@ impl Writer {
     fn commit_batch(&mut self, batch: Vec<Command>) {
         let config_changed = self.config.has_changed().unwrap_or(false);
         let config = self.config.borrow_and_update().clone();
-        let now = self.clock.now();
+        let (now, steady) = self.clock.reading();
         let at = crate::clock::format_time(now);
-        let step = self.clock_step(now);
+        let step = self.clock_step(now, steady);
         let started = Instant::now();
         let mut replies = Vec::with_capacity(batch.len());
         let mut locations = Vec::new();
