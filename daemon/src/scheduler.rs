@@ -1,6 +1,7 @@
 //! The SLA scheduler: sleeps until the earliest SLA deadline in the store, then asks the core to handle what is
 //! due. No per-ticket timers and no polling of tickets: one timer, reset whenever a commit brings an earlier
-//! deadline. It also wakes every [`CHECK_EVERY`] so the writer can notice a step of the system clock.
+//! deadline. It also looks every [`CHECK_EVERY`] (and whenever a virtual clock is moved) so the writer can notice a
+//! step of the system clock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +53,8 @@ async fn run(core: CoreHandle, clock: Arc<dyn Clock>, mut shutdown: watch::Recei
                 _ = shutdown.wait_for(|stop| *stop) => return,
                 _ = tokio::time::sleep(wait.min(CHECK_EVERY)) => break,
                 changed = due.changed() => if changed.is_err() { return },
-                _ = moved_changed => {}
+                // The time was moved (a virtual clock): look now, as after a periodic check.
+                _ = moved_changed => break,
             }
         }
     }

@@ -323,6 +323,11 @@ impl Receiver {
         fakes.extend(std::iter::repeat_n(fake, times));
     }
 
+    /// Drops every fake still queued: head office is reachable again.
+    pub fn clear_fakes(&self) {
+        self.state.fakes.lock().unwrap().clear();
+    }
+
     /// Fakes still queued.
     pub fn fakes_pending(&self) -> usize {
         self.state.fakes.lock().unwrap().len()

@@ -1,0 +1,267 @@
+//! A 72-hour WAN outage in virtual time: head office refuses every upload while guests keep asking and staff keep
+//! working. Every escalation fires on time, exactly once, in order; when head office comes back, every event of
+//! the three days reaches it once, in order, with its chain intact.
+
+#[path = "support/receiver.rs"]
+mod receiver;
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bellhop::clock::{format_time, Clock, VirtualClock};
+use receiver::{Fake, Options, Receiver};
+use serde_json::json;
+use support::*;
+
+const GATEWAY: &str = "hotel-72";
+const SECRET: &[u8] = b"hotel-72-secret-0123456789abcdef";
+const MINUTE: i64 = 60_000;
+const HOURS: i64 = 72;
+
+/// Tickets whose SLA clocks are due at or before `now` (the scheduler has not handled them yet).
+fn due_now(db: &rusqlite::Connection, now: jiff::Timestamp) -> i64 {
+    db.query_row(
+        "SELECT count(*) FROM tickets WHERE sla_due_ms IS NOT NULL AND sla_due_ms <= ?1",
+        [now.as_millisecond()],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Escalation events as (ticket, level, at, due_at), in journal order.
+fn escalations(db: &rusqlite::Connection) -> Vec<(String, u64, String, String)> {
+    let mut stmt = db.prepare("SELECT at, payload FROM events WHERE kind = 'ticket_escalated' ORDER BY seq").unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .map(|row| {
+            let (at, payload) = row.unwrap();
+            let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
+            let ticket = event["ticket"].as_str().unwrap().to_owned();
+            (ticket, event["level"].as_u64().unwrap(), at, event["due_at"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+/// NTP steps the system clock an hour forward, then an hour back: no burst of escalations at the forward step, no
+/// frozen clock after the backward one; each level fires after the time that really passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_step_neither_bursts_nor_freezes_escalations() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let data_dir = dir.path().join("data");
+    let config_path = dir.path().join("bellhop.toml");
+    std::fs::write(&config_path, base_config(&data_dir, broker.port, &ladder())).unwrap();
+    let config = bellhop::config::load(&config_path).expect("valid config");
+    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "clock test").unwrap();
+    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
+    let clock = Arc::new(VirtualClock::new(start));
+    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
+    let http = running.http.to_string();
+    let db = open_db(&data_dir);
+    let (status, body) =
+        post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": "101" })).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Ten minutes pass, then the clock jumps an hour ahead: the 45-minute level is not due, 10 minutes have passed.
+    clock.advance(Duration::from_secs(600));
+    clock.step(60 * MINUTE);
+    let stepped = clock.now();
+    wait_until(Duration::from_secs(10), "the step to be noticed", || {
+        let steps: i64 =
+            db.query_row("SELECT count(*) FROM events WHERE kind = 'clock_stepped'", [], |r| r.get(0)).unwrap();
+        (steps == 1).then_some(())
+    });
+    assert_eq!(due_now(&db, stepped), 0, "nothing is due after the step");
+    assert!(escalations(&db).is_empty(), "no burst at the step");
+
+    // 34 more minutes: still not due (44 minutes have really passed).
+    clock.advance(Duration::from_secs(34 * 60));
+    wait_until(Duration::from_secs(10), "the scheduler", || (due_now(&db, clock.now()) == 0).then_some(()));
+    assert!(escalations(&db).is_empty(), "not early");
+    // The 45th minute: level 1 fires, due an hour (the step) after the original deadline.
+    clock.advance(Duration::from_secs(60));
+    let fired = wait_until(Duration::from_secs(10), "level 1", || {
+        let fired = escalations(&db);
+        (!fired.is_empty()).then_some(fired)
+    });
+    let due = format_time(start + jiff::SignedDuration::from_mins(45 + 60));
+    assert_eq!(fired, vec![("E2E-1".to_owned(), 1, due.clone(), due)]);
+
+    // Now back an hour: the clock keeps running (not frozen for an hour): level 2 comes after 75 more real minutes.
+    clock.step(-60 * MINUTE);
+    clock.advance(Duration::from_secs(74 * 60));
+    wait_until(Duration::from_secs(10), "the scheduler", || (due_now(&db, clock.now()) == 0).then_some(()));
+    assert_eq!(escalations(&db).len(), 1, "level 2 not early");
+    clock.advance(Duration::from_secs(60));
+    let fired = wait_until(Duration::from_secs(10), "level 2", || {
+        let fired = escalations(&db);
+        (fired.len() == 2).then_some(fired)
+    });
+    assert_eq!(fired[1].1, 2);
+    assert_eq!(fired[1].2, fired[1].3, "on time");
+    assert_eq!(fired[1].2, format_time(start + jiff::SignedDuration::from_mins(120)));
+    running.stop().await.unwrap();
+}
+
+/// Supervisor and manager on shift around the clock, and a ladder for low-priority requests: the supervisor after
+/// 45 minutes unless acknowledged, the manager after two hours unless resolved.
+fn ladder() -> String {
+    r#"
+[[shifts]]
+name = "always"
+hours = "00:00-24:00"
+
+[[staff]]
+id = "sam"
+name = "Sam"
+role = "supervisor"
+departments = ["housekeeping"]
+shifts = ["always"]
+
+[[staff]]
+id = "mia"
+name = "Mia"
+role = "manager"
+departments = ["housekeeping"]
+shifts = ["always"]
+
+[[sla]]
+name = "towels"
+response = "30m"
+resolution = "4h"
+escalation = "ladder"
+priorities = ["low"]
+
+[[escalations]]
+name = "ladder"
+levels = [
+  { after = "45m", to = "supervisor" },
+  { after = "2h", to = "manager", until = "resolved" },
+]
+"#
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalations_go_on_through_a_72_hour_outage_and_every_event_syncs_once_afterwards() {
+    let receiver =
+        Receiver::start(Options { gateways: vec![(GATEWAY.into(), SECRET.to_vec())], ..Options::default() }).await;
+    receiver.fake(Fake::Fail500, 1_000_000);
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
+    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
+    let data_dir = dir.path().join("data");
+    let extra = format!(
+        r#"
+[sync]
+url = "{url}"
+gateway_id = "{GATEWAY}"
+secret_file = "sync.secret"
+ca_file = "ho-ca.pem"
+backoff_max_s = 1
+config_poll_s = 0
+
+"#,
+        url = receiver.url()
+    );
+    let config_path = dir.path().join("bellhop.toml");
+    std::fs::write(&config_path, base_config(&data_dir, broker.port, &(extra + &ladder()))).unwrap();
+    let config = bellhop::config::load(&config_path).expect("valid config");
+    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "outage test").unwrap();
+
+    // Start on a whole minute so every deadline falls on a step of the virtual clock.
+    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
+    let clock = Arc::new(VirtualClock::new(start));
+    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
+    let http = running.http.to_string();
+    let db = open_db(&data_dir);
+
+    // One request an hour; every third is acknowledged after 10 minutes, every fourth resolved after an hour.
+    let mut tickets: Vec<(String, i64)> = Vec::new();
+    let mut expected = BTreeSet::new();
+    for minute in 0..=HOURS * 60 {
+        let now = start + jiff::SignedDuration::from_millis(minute * MINUTE);
+        if minute % 60 == 0 && minute < HOURS * 60 {
+            let i = tickets.len();
+            let room = format!("{}{:02}", 1 + i % 2, 1 + i % 10);
+            let (status, body) =
+                post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": room })).await;
+            assert_eq!(status, 201, "{body}");
+            let number = body["number"].as_str().unwrap().to_owned();
+            let acknowledged = i % 3 == 0;
+            let resolved = i % 4 == 0;
+            // Level 1 (45 minutes, until acknowledged) comes before the resolution at one hour; level 2 (two
+            // hours, until resolved) only for tickets still open then, and within the 72 hours.
+            if !acknowledged {
+                expected.insert((number.clone(), 1, format_time(now + jiff::SignedDuration::from_mins(45))));
+            }
+            if !resolved && minute + 120 <= HOURS * 60 {
+                expected.insert((number.clone(), 2, format_time(now + jiff::SignedDuration::from_mins(120))));
+            }
+            tickets.push((number, minute));
+        }
+        for (i, (number, raised)) in tickets.iter().enumerate() {
+            if i % 3 == 0 && minute == raised + 10 {
+                let (status, body) =
+                    post_json(&http, &format!("/api/v1/tickets/{number}/acknowledge"), &token, json!({})).await;
+                assert_eq!(status, 200, "{body}");
+            }
+            if i % 4 == 0 && minute == raised + 60 {
+                let (status, body) =
+                    post_json(&http, &format!("/api/v1/tickets/{number}/resolve"), &token, json!({})).await;
+                assert_eq!(status, 200, "{body}");
+            }
+        }
+        // Let the scheduler handle whatever is due at this minute before time moves on.
+        wait_until(Duration::from_secs(10), &format!("the scheduler at minute {minute}"), || {
+            (due_now(&db, now) == 0).then_some(())
+        });
+        if minute < HOURS * 60 {
+            clock.advance(Duration::from_secs(60));
+        }
+    }
+
+    // Every escalation fired exactly once, at its due time to the minute, to the right people, in order.
+    let mut stmt =
+        db.prepare("SELECT seq, at, payload FROM events WHERE kind = 'ticket_escalated' ORDER BY seq").unwrap();
+    let fired: Vec<(u64, String, serde_json::Value)> = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, serde_json::from_str(&r.get::<_, String>(2)?).unwrap()))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut last_due = String::new();
+    for (_, at, event) in &fired {
+        let due = event["due_at"].as_str().unwrap().to_owned();
+        assert_eq!(at, &due, "fired on time: {event}");
+        assert!(due >= last_due, "in order: {event}");
+        last_due = due.clone();
+        let level = event["level"].as_u64().unwrap();
+        let who = if level == 1 { "sam" } else { "mia" };
+        assert_eq!(event["recipients"], json!([who]), "{event}");
+        assert!(seen.insert((event["ticket"].as_str().unwrap().to_owned(), level, due)), "exactly once: {event}");
+    }
+    assert_eq!(seen, expected, "the escalations that were due, and no others");
+    assert!(expected.len() > 60, "the scenario escalates: {}", expected.len());
+
+    // Head office saw nothing during the outage, though the gateway kept trying.
+    assert_eq!(receiver.stored_through(GATEWAY), 0);
+    assert!(receiver.requests() > 0, "the uploader kept trying");
+
+    // Head office comes back: everything arrives once, in order, and the chain verifies.
+    receiver.clear_fakes();
+    let last: u64 = db.query_row("SELECT max(seq) FROM events", [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+    wait_until(Duration::from_secs(60), "head office to catch up", || {
+        (receiver.stored_through(GATEWAY) >= last).then_some(())
+    });
+    let events = receiver.events(GATEWAY);
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=last).collect::<Vec<_>>());
+    receiver::verify_chain(&events).unwrap();
+    running.stop().await.unwrap();
+    assert_chain_verifies(&data_dir);
+}
