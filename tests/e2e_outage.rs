@@ -191,8 +191,8 @@ config_poll_s = 0
                 post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": room })).await;
             assert_eq!(status, 201, "{body}");
             let number = body["number"].as_str().unwrap().to_owned();
-            let acknowledged = i % 3 == 0;
-            let resolved = i % 4 == 0;
+            let acknowledged = i.is_multiple_of(3);
+            let resolved = i.is_multiple_of(4);
             // Level 1 (45 minutes, until acknowledged) comes before the resolution at one hour; level 2 (two
             // hours, until resolved) only for tickets still open then, and within the 72 hours.
             if !acknowledged {
@@ -204,12 +204,12 @@ config_poll_s = 0
             tickets.push((number, minute));
         }
         for (i, (number, raised)) in tickets.iter().enumerate() {
-            if i % 3 == 0 && minute == raised + 10 {
+            if i.is_multiple_of(3) && minute == raised + 10 {
                 let (status, body) =
                     post_json(&http, &format!("/api/v1/tickets/{number}/acknowledge"), &token, json!({})).await;
                 assert_eq!(status, 200, "{body}");
             }
-            if i % 4 == 0 && minute == raised + 60 {
+            if i.is_multiple_of(4) && minute == raised + 60 {
                 let (status, body) =
                     post_json(&http, &format!("/api/v1/tickets/{number}/resolve"), &token, json!({})).await;
                 assert_eq!(status, 200, "{body}");

@@ -211,4 +211,30 @@ mod tests {
         assert!(doc.contains("departments = [\"hk\", \"laundry\"]"), "{doc}");
         assert!(doc.contains("[[locations]]"), "{doc}");
     }
+
+    #[test]
+    fn nothing_is_imported_when_a_row_or_the_configuration_is_bad() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("b.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[site]\ncode = \"H\"\nname = \"H\"\n[mqtt]\nurl = \"mqtt://127.0.0.1\"\n[storage]\ndata_dir = \"{}\"\n\
+                 [[departments]]\ncode = \"hk\"\nname = \"HK\"\n[[catalog]]\ncode = \"t\"\ncategory = \"hk\"\n\
+                 department = \"hk\"\npriority = \"low\"\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let csv = dir.path().join("staff.csv");
+        std::fs::write(&csv, "id,name,departments\nana,Ana,hk\nrui,Rui,kitchen\n").unwrap();
+        let errors = import(&config, None, Kind::Staff, &csv).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].ends_with("row 3: departments: no [[departments]] entry has code \"kitchen\""), "{errors:?}");
+        assert!(!dir.path().join(IMPORTED_FILE).exists(), "nothing imported");
+        std::fs::write(&csv, "id,name,departments\nana,Ana,hk\nrui,Rui,hk\n").unwrap();
+        assert_eq!(import(&config, None, Kind::Staff, &csv), Ok(2));
+        let loaded = config::load_layered(&config, None).unwrap();
+        assert_eq!(loaded.people.staff.len(), 2);
+    }
 }

@@ -161,3 +161,128 @@ fn device_settings_are_checked() {
     assert!(errors.iter().any(|e| e.contains("devices.offline_hours")), "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("devices.offline_item: no [[catalog]] item")), "{errors:?}");
 }
+
+const STAFFED: &str = r#"
+[[departments]]
+code = "engineering"
+name = "Engineering"
+hours = { mon = "08:00-18:00", tue = "08:00-18:00" }
+holidays = ["2026-12-25"]
+
+[[shifts]]
+name = "day"
+days = ["mon", "tue"]
+hours = "07:00-15:00"
+
+[[staff]]
+id = "ana"
+name = "Ana"
+departments = ["housekeeping"]
+shifts = ["day"]
+exceptions = [{ date = "2026-12-24", off = true }]
+
+[[staff]]
+id = "rui"
+name = "Rui"
+role = "supervisor"
+departments = ["housekeeping"]
+
+[[contacts]]
+id = "security-desk"
+name = "Security desk"
+
+[[sla]]
+name = "vip"
+response = "5m"
+resolution = "30m"
+escalation = "fast"
+guest_tiers = ["vip"]
+priorities = ["low"]
+
+[[sla]]
+name = "low-any"
+response = "20m"
+resolution = "3h"
+priorities = ["low"]
+
+[[escalations]]
+name = "fast"
+levels = [{ after = "2m", to = "supervisor" }, { after = "0m", from = "resolution", to = "contact:security-desk" }]
+
+[[rules]]
+name = "vip-floor"
+floors = [7]
+hours = "22:00-06:00"
+priority = "high"
+"#;
+
+#[test]
+fn roster_rules_and_sla_policies_are_validated_and_chosen_by_precedence() {
+    let config = parse(Path::new("b.toml"), &format!("{MINIMAL}{STAFFED}")).unwrap();
+    assert_eq!(config.people.staff["rui"].role, StaffRole::Supervisor);
+    assert_eq!(config.people.staff["ana"].max_open, 10);
+    assert_eq!(config.policies.rules[0].name, "vip-floor");
+    assert_eq!(config.limits.device, crate::engine::flood::Rate { per_minute: 6, burst: 10 });
+    assert!(!config.departments[1].calendar.is_always_open());
+    let vip = config.policies.sla["vip"].clone();
+    assert_eq!(vip.targets[1], LevelTarget::Contact("security-desk".into()));
+    assert_eq!(vip.clock.levels[1].until, crate::engine::sla::Until::Resolved, "resolution levels last until resolved");
+    let facts = |tier| SlaFacts {
+        priority: Priority::Low,
+        category: "housekeeping",
+        department: "housekeeping",
+        guest_tier: tier,
+        class: None,
+        source: crate::ticket::Source::Tv,
+    };
+    use crate::engine::routing::GuestTier;
+    let policies = &config.policies;
+    assert_eq!(policies.sla_for(None, &facts(GuestTier::Vip)).name, "vip", "the more specific policy wins");
+    assert_eq!(policies.sla_for(None, &facts(GuestTier::Standard)).name, "low-any");
+    assert_eq!(policies.sla_for(Some("vip"), &facts(GuestTier::Standard)).name, "vip", "a named policy comes first");
+    let high = SlaFacts { priority: Priority::High, ..facts(GuestTier::Standard) };
+    assert_eq!(policies.sla_for(None, &high).name, "default-high");
+    assert_eq!(policies.sla["default-high"].clock.response_ms, 10 * 60_000);
+}
+
+#[test]
+fn roster_and_policy_mistakes_name_their_lines() {
+    let bad = STAFFED
+        .replace(
+            "departments = [\"housekeeping\"]\nshifts = [\"day\"]",
+            "departments = [\"kitchen\"]\nshifts = [\"night\"]",
+        )
+        .replace("to = \"contact:security-desk\"", "to = \"contact:nobody\"")
+        .replace("floors = [7]", "floors = [7]\ndepartment = \"spa\"")
+        .replace("hours = { mon = \"08:00-18:00\", tue = \"08:00-18:00\" }", "hours = { mon = \"closed\" }");
+    let found = errors(&format!("{MINIMAL}{bad}"));
+    let text = found.join("\n");
+    for expected in [
+        "departments[1].hours: an empty calendar",
+        "staff[0].departments: no [[departments]] entry has code \"kitchen\"",
+        "staff[0].shifts: no [[shifts]] entry is named \"night\"",
+        "escalations[0].levels[1].to: \"contact:nobody\" is not a role",
+        "rules[0].department: no [[departments]] entry has code \"spa\"",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(found.iter().all(|e| e.starts_with("b.toml:")), "every error has its line: {text}");
+}
+
+#[test]
+fn imported_and_managed_layers_name_their_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("b.toml");
+    std::fs::write(&config, MINIMAL.replace("/var/lib/bellhop", &dir.path().display().to_string())).unwrap();
+    std::fs::write(dir.path().join(IMPORTED_FILE), "[[locations]]\nid = \"101\"\nkind = \"room\"\n").unwrap();
+    std::fs::write(dir.path().join(MANAGED_FILE), "[[staff]]\nid = \"ana\"\nname = \"Ana\"\ndepartments = [\"x\"]\n")
+        .unwrap();
+    let errors = load_layered(&config, None).unwrap_err().to_string();
+    assert!(errors.contains("managed.toml:4: staff[0].departments"), "{errors}");
+    std::fs::remove_file(dir.path().join(MANAGED_FILE)).unwrap();
+    let loaded = load_layered(&config, None).unwrap();
+    assert!(loaded.locations.contains_key("101"), "the imported layer applies");
+    let candidate = "[[locations]]\nid = \"bad id!\"\nkind = \"room\"\n";
+    let errors = load_with_layer(&config, None, Some((IMPORTED_FILE, candidate))).unwrap_err().to_string();
+    assert!(errors.contains("imported.toml:2: locations[0].id"), "{errors}");
+}
