@@ -262,6 +262,22 @@ config_poll_s = 0
     let events = receiver.events(GATEWAY);
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=last).collect::<Vec<_>>());
     receiver::verify_chain(&events).unwrap();
+    // The measures kept for reports: business time to respond and resolve, and which targets were missed.
+    let (_, first) = get(&http, "/api/v1/tickets/E2E-1", &token).await;
+    let measures = &first["ticket"]["sla"]["measures"];
+    assert_eq!(measures["response_ms"], 10 * MINUTE, "{first}");
+    assert_eq!(measures["resolution_ms"], 60 * MINUTE, "{first}");
+    assert_eq!(
+        (measures["response_breached"].as_bool(), measures["resolution_breached"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let (_, second) = get(&http, "/api/v1/tickets/E2E-2", &token).await;
+    let measures = &second["ticket"]["sla"]["measures"];
+    assert_eq!(
+        (measures["response_breached"].as_bool(), measures["resolution_breached"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(second["ticket"]["sla"]["flag"], "red", "{second}");
     running.stop().await.unwrap();
     assert_chain_verifies(&data_dir);
 }

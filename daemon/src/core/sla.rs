@@ -93,6 +93,7 @@ impl Cx<'_, '_> {
             response_due: None,
             resolution_due: None,
             paused,
+            measures: None,
         });
         let mut state = State::new(self.now);
         self.drive(&ticket, &mut state, Input::Start { emergency, paused })?;

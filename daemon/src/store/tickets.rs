@@ -64,6 +64,9 @@ pub struct TicketSla {
     pub resolution_due: Option<String>,
     /// Whether the clock is paused (on hold, do-not-disturb).
     pub paused: bool,
+    /// For reports: time to respond and to resolve (business time, pauses excluded), time paused, and which targets
+    /// were breached.
+    pub measures: Option<crate::engine::sla::Measures>,
 }
 
 /// What the SLA projection of a ticket holds after a change.
@@ -154,7 +157,7 @@ pub struct HistoryEntry {
 
 const TICKET_COLUMNS: &str = "number, item, category, location, department, priority, status, source, device, \
      request_id, qty, note, repeats, eta_s, created_at, updated_at, created_seq, assignee, skill, sla_policy, sla_flag, \
-     sla_response_due, sla_resolution_due, sla_paused";
+     sla_response_due, sla_resolution_due, sla_paused, sla_state";
 
 fn enum_from<T>(value: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     parse(&value).ok_or_else(|| {
@@ -193,6 +196,10 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
                 response_due: row.get(21)?,
                 resolution_due: row.get(22)?,
                 paused: row.get(23)?,
+                measures: row
+                    .get::<_, Option<String>>(24)?
+                    .and_then(|state| serde_json::from_str::<crate::engine::sla::State>(&state).ok())
+                    .map(|state| crate::engine::sla::measures(&state)),
             }),
             None => None,
         },
