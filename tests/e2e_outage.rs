@@ -1,6 +1,7 @@
-//! A 72-hour WAN outage in virtual time: head office refuses every upload while guests keep asking and staff keep
-//! working. Every escalation fires on time, exactly once, in order; when head office comes back, every event of
-//! the three days reaches it once, in order, with its chain intact.
+//! SLA time in virtual time, on the daemon run in-process with a virtual clock. A 72-hour WAN outage: head office
+//! refuses every upload while guests keep asking and staff keep working; every escalation fires on time, exactly
+//! once, in order, and when head office comes back every event of the three days reaches it once, in order. Also:
+//! clock steps, and a policy change that clears a breach that no longer holds.
 
 #[path = "support/receiver.rs"]
 mod receiver;
@@ -102,6 +103,50 @@ async fn a_clock_step_neither_bursts_nor_freezes_escalations() {
     assert_eq!(fired[1].1, 2);
     assert_eq!(fired[1].2, fired[1].3, "on time");
     assert_eq!(fired[1].2, format_time(start + jiff::SignedDuration::from_mins(120)));
+    running.stop().await.unwrap();
+}
+
+/// A reload that lengthens the response target recomputes the open ticket: its breach is cleared and its flag
+/// goes back from red.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_clears_a_breach_that_no_longer_holds() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let data_dir = dir.path().join("data");
+    let config_path = dir.path().join("bellhop.toml");
+    let text = base_config(&data_dir, broker.port, &ladder());
+    std::fs::write(&config_path, &text).unwrap();
+    let config = bellhop::config::load(&config_path).expect("valid config");
+    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "retarget test").unwrap();
+    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
+    let clock = Arc::new(VirtualClock::new(start));
+    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
+    let http = running.http.to_string();
+    let db = open_db(&data_dir);
+    let (status, body) =
+        post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": "101" })).await;
+    assert_eq!(status, 201, "{body}");
+    clock.advance(Duration::from_secs(35 * 60));
+    let sla = wait_until(Duration::from_secs(10), "the response breach", || {
+        let (_, ticket) = http_get_blocking(&http, "/api/v1/tickets/E2E-1", Some(&token)).unwrap();
+        (ticket["ticket"]["sla"]["flag"] == "red").then(|| ticket["ticket"]["sla"].clone())
+    });
+    assert_eq!(sla["measures"]["response_breached"], true);
+
+    std::fs::write(&config_path, text.replace("response = \"30m\"", "response = \"1h\"")).unwrap();
+    running.reload().expect("the new policy is valid");
+    // The writer recomputes open clocks with its next batch: the scheduler's next look, or any command.
+    clock.advance(Duration::from_secs(60));
+    let sla = wait_until(Duration::from_secs(10), "the breach to clear", || {
+        let (_, ticket) = http_get_blocking(&http, "/api/v1/tickets/E2E-1", Some(&token)).unwrap();
+        (ticket["ticket"]["sla"]["flag"] != "red").then(|| ticket["ticket"]["sla"].clone())
+    });
+    assert_eq!(sla["flag"], "green", "36 of 60 minutes is under the 75 % mark: {sla}");
+    assert_eq!(sla["response_due"], format_time(start + jiff::SignedDuration::from_mins(60)), "{sla}");
+    assert_eq!(sla["measures"]["response_breached"], false, "{sla}");
+    let cleared: i64 =
+        db.query_row("SELECT count(*) FROM events WHERE kind = 'sla_breach_cleared'", [], |r| r.get(0)).unwrap();
+    assert_eq!(cleared, 1);
     running.stop().await.unwrap();
 }
 
