@@ -62,9 +62,11 @@ async fn a_ticket_walks_its_life_cycle_and_illegal_steps_are_409() {
     assert_eq!(status, 200, "{body}");
     let (_, body) = get(http, &format!("/api/v1/tickets/{number}"), &rig.staff).await;
     let history = body["history"].as_array().unwrap();
-    assert_eq!(history.len(), 1 + 8 + 1, "raised, eight status changes, one comment: {body}");
+    assert_eq!(history.len(), 3 + 8 + 1, "raised, routed, queued, eight status changes, one comment: {body}");
     assert_eq!(history.last().unwrap()["text"], "fan replaced");
-    assert!(history.iter().skip(1).all(|e| e["actor"].as_str().unwrap().starts_with("token:")));
+    let kinds: Vec<&str> = history.iter().take(3).map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ticket_raised", "ticket_routed", "ticket_assigned"], "{body}");
+    assert!(history.iter().skip(3).all(|e| e["actor"].as_str().unwrap().starts_with("token:")));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -168,7 +170,7 @@ async fn client_mistakes_are_4xx_with_a_json_error() {
     // Nothing above changed the ticket.
     let (_, body) = get(base, &ticket_path, &rig.staff).await;
     assert_eq!(body["ticket"]["status"], "new");
-    assert_eq!(body["history"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["history"].as_array().map(Vec::len), Some(3), "raised, routed, queued: {body}");
     let (status, body) = http(base, "GET", "/healthz", None, &[], None).await.unwrap();
     assert_eq!(status, 200);
     assert_eq!(body["site"], "E2E");

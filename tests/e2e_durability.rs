@@ -117,7 +117,12 @@ fn assert_every_ack_is_durable(data_dir: &std::path::Path, answers: &[Answered])
 }
 
 fn rig_config(dir: &std::path::Path, port: u16) -> String {
-    base_config(&dir.join("data"), port, "").replace("max_open_per_location = 20", "max_open_per_location = 100000")
+    // A stress run sends far faster than any guest: flood control is set out of the way.
+    base_config(&dir.join("data"), port, "").replace(
+        "max_open_per_location = 20",
+        "max_open_per_location = 100000\ndevice_per_minute = 1000000\ndevice_burst = 1000000\n\
+         location_per_minute = 1000000\nlocation_burst = 1000000",
+    )
 }
 
 /// SIGKILL at random moments during a burst from TVs that retry until acked.

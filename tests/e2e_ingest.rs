@@ -91,8 +91,8 @@ async fn the_same_item_open_at_the_location_is_merged_and_recorded() {
     let (_, body) = get(&rig.daemon.http, &format!("/api/v1/tickets/{number}"), &token).await;
     assert_eq!(body["ticket"]["repeats"], 1);
     let kinds: Vec<&str> = body["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["ticket_raised", "request_merged"]);
-    assert_eq!(body["history"][1]["actor"], "tv:tab-103");
+    assert_eq!(kinds, ["ticket_raised", "ticket_routed", "ticket_assigned", "request_merged"]);
+    assert_eq!(body["history"][3]["actor"], "tv:tab-103");
 }
 
 #[tokio::test(flavor = "multi_thread")]

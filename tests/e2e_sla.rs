@@ -159,6 +159,7 @@ async fn an_unacknowledged_critical_request_climbs_the_ladder_on_time() {
     let fired = rig.escalations(&manual).await;
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!((fired[0]["level"].as_u64(), fired[0]["reason"].as_str()), (Some(1), Some("manual")), "{fired:?}");
+    assert!(fired[0]["actor"].as_str().is_some_and(|a| a.starts_with("token:")), "journaled with who asked: {fired:?}");
     assert_eq!(fired[0]["recipients"], json!(["sid"]), "{fired:?}");
 
     // The board shows the unanswered ticket red once its response target has passed, and not before.

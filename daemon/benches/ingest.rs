@@ -176,7 +176,8 @@ async fn bare_responder(port: u16) -> tokio::task::JoinHandle<()> {
 fn config(dir: &std::path::Path, broker: u16) -> String {
     let mut text = format!(
         "[site]\ncode = \"BENCH\"\nname = \"Bench\"\ntime_zone = \"UTC\"\n\n[mqtt]\nurl = \"mqtt://127.0.0.1:{broker}\"\n\n\
-         [storage]\ndata_dir = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[limits]\nmax_open_per_location = 100000\n\n\
+         [storage]\ndata_dir = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[limits]\nmax_open_per_location = 100000\ndevice_per_minute = 10000000\ndevice_burst = 10000000\n\
+         location_per_minute = 10000000\nlocation_burst = 10000000\n\n\
          [[departments]]\ncode = \"housekeeping\"\nname = \"Housekeeping\"\n",
         dir.join("data").display()
     );

@@ -534,7 +534,7 @@ impl Cx<'_, '_> {
             return Ok(Err(CoreError::Invalid(format!("no location {location:?}"))));
         }
         self.apply_observation(actor, id, Observation::Bind { location })?;
-        Ok(self.txn.device_query().get(id)?.ok_or_else(|| CoreError::NotFound(id.to_owned())))
+        Ok(self.txn.device_query().get(id)?.ok_or_else(|| CoreError::NotFound(format!("device {id}"))))
     }
 
     /// Applies a room controller's signal; actor `grms:{controller}`.
@@ -619,7 +619,7 @@ impl Cx<'_, '_> {
     }
 
     pub(super) fn load(&self, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
-        Ok(self.txn.query().get(number)?.ok_or_else(|| CoreError::NotFound(number.to_owned())))
+        Ok(self.txn.query().get(number)?.ok_or_else(|| CoreError::NotFound(format!("ticket {number}"))))
     }
 
     fn act(
@@ -630,7 +630,7 @@ impl Cx<'_, '_> {
         reason: Option<String>,
     ) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else {
-            return Ok(Err(CoreError::NotFound(number.to_owned())));
+            return Ok(Err(CoreError::NotFound(format!("ticket {number}"))));
         };
         match lifecycle::transition(ticket.status, action) {
             Ok(to) => {
@@ -643,7 +643,7 @@ impl Cx<'_, '_> {
 
     fn comment(&mut self, actor: &str, number: &str, text: String) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else {
-            return Ok(Err(CoreError::NotFound(number.to_owned())));
+            return Ok(Err(CoreError::NotFound(format!("ticket {number}"))));
         };
         let chars = text.chars().count();
         if chars == 0 || chars > MAX_COMMENT_CHARS {

@@ -98,8 +98,8 @@ pub enum LocationChange {
 /// Why the core could not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
-    /// No such ticket.
-    #[error("no ticket {0}")]
+    /// No such ticket (or member of staff, or device): what was not found, in words.
+    #[error("no {0}")]
     NotFound(String),
     /// The ticket's status does not allow the action.
     #[error("{0}")]

@@ -96,7 +96,7 @@ impl Cx<'_, '_> {
             measures: None,
         });
         let mut state = State::new(self.now);
-        self.drive(&ticket, &mut state, Input::Start { emergency, paused })?;
+        self.drive("system", &ticket, &mut state, Input::Start { emergency, paused })?;
         Ok(())
     }
 
@@ -104,19 +104,24 @@ impl Cx<'_, '_> {
         Ok(self.config.departments.iter().any(|d| d.code == ticket.department && d.pause_on_dnd))
     }
 
-    /// Feeds one input to a ticket's clock, if it has one.
+    /// Feeds one input to a ticket's clock, if it has one; what it causes is journaled as the system's doing.
     pub(super) fn clock_input(&mut self, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
+        self.clock_input_by("system", number, input)
+    }
+
+    /// Like [`Self::clock_input`], journaled with `actor` (a manual escalation names who asked).
+    fn clock_input_by(&mut self, actor: &str, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else { return Ok(Vec::new()) };
         let Some(json) = self.txn.query().sla_state(number)? else { return Ok(Vec::new()) };
         let Ok(mut state) = serde_json::from_str::<State>(&json) else {
             tracing::error!(ticket = number, "A stored SLA clock is unreadable; leaving it as it is.");
             return Ok(Vec::new());
         };
-        self.drive(&ticket, &mut state, input)
+        self.drive(actor, &ticket, &mut state, input)
     }
 
     /// Steps the clock, journals what it says, and stores it. Returns the levels that fired.
-    fn drive(&mut self, ticket: &Ticket, state: &mut State, input: Input) -> Result<Vec<u32>, StoreError> {
+    fn drive(&mut self, actor: &str, ticket: &Ticket, state: &mut State, input: Input) -> Result<Vec<u32>, StoreError> {
         let policy = self.policy(ticket);
         let hours = self.hours(&ticket.department).clone();
         let outputs = sla::step(state, &policy.clock, &hours, self.now, input);
@@ -139,17 +144,26 @@ impl Cx<'_, '_> {
                 Output::Level { index, reason, due_at } => {
                     let target = policy.targets.get(index).cloned().unwrap_or(LevelTarget::Role(StaffRole::Manager));
                     fired.push(index as u32 + 1);
+                    let recipients = self.recipients(ticket, &target)?;
+                    if recipients.is_empty() {
+                        tracing::warn!(
+                            ticket = ticket.number,
+                            level = index + 1,
+                            to = target.describe(),
+                            "An escalation level reached nobody: no one up to admin is on shift."
+                        );
+                    }
                     EventBody::TicketEscalated {
                         ticket: ticket.number.clone(),
                         level: index as u32 + 1,
                         reason: reason_name(reason).into(),
                         due_at: format_time(due_at),
                         to: target.describe(),
-                        recipients: self.recipients(ticket, &target)?,
+                        recipients,
                     }
                 }
             };
-            self.append("system", body)?;
+            self.append(actor, body)?;
         }
         let row = view(state, &policy.clock, &hours);
         let state_json = serde_json::to_string(&state).unwrap_or_default();
@@ -200,13 +214,12 @@ impl Cx<'_, '_> {
     /// Escalates a ticket to its next level now, at a member of staff's request.
     pub(super) fn escalate(&mut self, actor: &str, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else {
-            return Ok(Err(CoreError::NotFound(number.to_owned())));
+            return Ok(Err(CoreError::NotFound(format!("ticket {number}"))));
         };
         if !ticket.status.is_open() {
             return Ok(Err(CoreError::Conflict(format!("ticket {number} is {}", ticket.status.as_str()))));
         }
-        tracing::info!(ticket = number, actor, "Escalating at a member of staff's request.");
-        if self.clock_input(number, Input::Escalate)?.is_empty() {
+        if self.clock_input_by(actor, number, Input::Escalate)?.is_empty() {
             return Ok(Err(CoreError::Conflict(format!("ticket {number} has no further escalation level"))));
         }
         self.load(number)

@@ -130,10 +130,9 @@ impl Cx<'_, '_> {
 
     /// Assigns what waits in `department`'s queue while someone can take it.
     pub(super) fn drain_queue(&mut self, department: &str, actor: &str) -> Result<(), StoreError> {
+        // A ticket nobody can take (a skill nobody on duty has) does not hold up the ones behind it.
         for ticket in self.txn.query().queued(department)? {
-            if self.auto_assign_quietly(&ticket, actor)?.is_none() {
-                break;
-            }
+            self.auto_assign_quietly(&ticket, actor)?;
         }
         Ok(())
     }
@@ -190,7 +189,7 @@ impl Cx<'_, '_> {
         auto: bool,
     ) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else {
-            return Ok(Err(CoreError::NotFound(number.to_owned())));
+            return Ok(Err(CoreError::NotFound(format!("ticket {number}"))));
         };
         if !ticket.status.is_open() {
             return Ok(Err(CoreError::Conflict(format!("ticket {number} is {}", ticket.status.as_str()))));
