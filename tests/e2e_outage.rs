@@ -150,6 +150,67 @@ async fn a_policy_change_clears_a_breach_that_no_longer_holds() {
     running.stop().await.unwrap();
 }
 
+/// Deadlines live in the store: the daemon stops ten minutes after a request and starts again three hours later;
+/// each missed level fires once, in order, with the time it was due. An edit to the policy made while it was
+/// stopped applies to the open clock when it starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_missed_levels_fire_once_in_order_and_an_edited_policy_applies() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let data_dir = dir.path().join("data");
+    let config_path = dir.path().join("bellhop.toml");
+    let text = base_config(&data_dir, broker.port, &ladder());
+    std::fs::write(&config_path, &text).unwrap();
+    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "restart test").unwrap();
+    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
+    let clock = Arc::new(VirtualClock::new(start));
+    let config = bellhop::config::load(&config_path).unwrap();
+    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
+    let http = running.http.to_string();
+    for room in ["101", "102"] {
+        let (status, body) =
+            post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": room })).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    clock.advance(Duration::from_secs(600));
+    running.stop().await.unwrap();
+
+    // While it is stopped the resolution target of the towels policy goes from 4 hours to 2 hours 30 minutes.
+    std::fs::write(&config_path, text.replace("resolution = \"4h\"", "resolution = \"2h 30m\"")).unwrap();
+    clock.advance(Duration::from_secs(3 * 3600));
+    let config = bellhop::config::load(&config_path).unwrap();
+    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon restarts");
+    let db = open_db(&data_dir);
+    let fired = wait_until(Duration::from_secs(10), "the missed levels", || {
+        let fired = escalations(&db);
+        (fired.len() == 4).then_some(fired)
+    });
+    let at = |minutes| format_time(start + jiff::SignedDuration::from_mins(minutes));
+    let restarted = format_time(clock.now());
+    let summary: Vec<(String, u64, String, String)> = fired.clone();
+    assert_eq!(
+        summary,
+        vec![
+            ("E2E-1".to_owned(), 1, restarted.clone(), at(45)),
+            ("E2E-1".to_owned(), 2, restarted.clone(), at(120)),
+            ("E2E-2".to_owned(), 1, restarted.clone(), at(45)),
+            ("E2E-2".to_owned(), 2, restarted.clone(), at(120)),
+        ],
+        "each level once, in order, with the time it was due"
+    );
+    let http = running.http.to_string();
+    let (_, ticket) = get(&http, "/api/v1/tickets/E2E-1", &token).await;
+    assert_eq!(
+        ticket["ticket"]["sla"]["measures"]["resolution_breached"], true,
+        "the 2 h 30 min target applies: {ticket}"
+    );
+    // Nothing fires twice: another look by the scheduler adds nothing.
+    clock.advance(Duration::from_secs(60));
+    wait_until(Duration::from_secs(10), "the scheduler", || (due_now(&db, clock.now()) == 0).then_some(()));
+    assert_eq!(escalations(&db).len(), 4);
+    running.stop().await.unwrap();
+}
+
 /// Supervisor and manager on shift around the clock, and a ladder for low-priority requests: the supervisor after
 /// 45 minutes unless acknowledged, the manager after two hours unless resolved.
 fn ladder() -> String {

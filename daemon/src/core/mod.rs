@@ -117,6 +117,7 @@ pub fn start(
         flood: Flood::default(),
         sla_due: sla_due_tx,
         last_reading: None,
+        settings_checked: false,
     };
     let join = std::thread::Builder::new()
         .name("bellhop-writer".into())
@@ -135,6 +136,8 @@ struct Writer {
     sla_due: watch::Sender<Option<i64>>,
     /// The wall and steady clocks at the last batch, to notice a step of the wall clock.
     last_reading: Option<(jiff::Timestamp, std::time::Duration)>,
+    /// Whether open SLA clocks were checked against the configuration since the start.
+    settings_checked: bool,
 }
 
 /// A wall clock that moved this much more (or less) than the steady clock has stepped.
@@ -240,7 +243,9 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Command>) {
-        let config_changed = self.config.has_changed().unwrap_or(false);
+        // The first batch after a start checks too: the file may have been edited while the daemon was stopped.
+        let config_changed = self.config.has_changed().unwrap_or(false) || !self.settings_checked;
+        self.settings_checked = true;
         let config = self.config.borrow_and_update().clone();
         let (now, steady) = self.clock.reading();
         let at = crate::clock::format_time(now);
@@ -276,7 +281,7 @@ impl Writer {
             }
         }
         if config_changed {
-            if let Err(error) = cx.guarded(|cx| cx.retarget_all()) {
+            if let Err(error) = cx.guarded(|cx| cx.retarget_if_changed()) {
                 tracing::error!(%error, "SLA clocks could not be recomputed for the new configuration.");
             }
         }

@@ -11,6 +11,19 @@ use crate::engine::sla::{self, Flag, Input, Output, Pause, Reason, State, Target
 use crate::event::EventBody;
 use crate::store::{SlaRow, StoreError, Ticket};
 
+/// The counter that holds the fingerprint of the SLA settings the open clocks were computed with.
+const SLA_FINGERPRINT: &str = "sla_settings";
+
+/// A fingerprint of what SLA clocks depend on: the policies and the departments' hours.
+fn sla_fingerprint(config: &crate::config::Config) -> i64 {
+    let calendars: Vec<_> = config.departments.iter().map(|d| (&d.code, &d.calendar, d.pause_on_dnd)).collect();
+    let text = format!("{:?}{:?}", config.policies.sla, calendars);
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest.as_ref()[..8]);
+    i64::from_le_bytes(bytes)
+}
+
 /// The most due clocks handled in one tick; the rest follow in the next, at once.
 const TICK_BATCH: u32 = 2000;
 
@@ -194,12 +207,17 @@ impl Cx<'_, '_> {
         self.txn.query().next_sla_due()
     }
 
-    /// Recomputes every open clock after the policies or hours changed.
-    pub(super) fn retarget_all(&mut self) -> Result<(), StoreError> {
+    /// Recomputes every open clock when the policies or hours differ from those they were computed with (after a
+    /// reload, or a restart with an edited file), and remembers the settings' fingerprint.
+    pub(super) fn retarget_if_changed(&mut self) -> Result<(), StoreError> {
+        let fingerprint = sla_fingerprint(self.config);
+        if self.txn.query().counter(SLA_FINGERPRINT)? == Some(fingerprint) {
+            return Ok(());
+        }
         for number in self.txn.query().open_with_sla()? {
             self.clock_input(&number, Input::Retarget)?;
         }
-        Ok(())
+        self.txn.tickets().set_counter(SLA_FINGERPRINT, fingerprint)
     }
 
     /// The system clock stepped by `delta_ms`: shift every running clock so no time is gained or lost.
@@ -271,5 +289,23 @@ impl Cx<'_, '_> {
                 Ok(Vec::new())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_fingerprint_is_stable_and_follows_policies_and_hours() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/hotel.toml")).unwrap();
+        let path = std::path::Path::new("hotel.toml");
+        let parse = |text: &str| crate::config::parse(path, text).unwrap();
+        let fingerprint = sla_fingerprint(&parse(&text));
+        assert_eq!(fingerprint, sla_fingerprint(&parse(&text)), "the same settings give the same fingerprint");
+        let edited = text.replacen("mon = \"08:00-18:00\"", "mon = \"08:00-17:00\"", 1);
+        assert_ne!(edited, text, "the example has office hours on Mondays");
+        assert_ne!(fingerprint, sla_fingerprint(&parse(&edited)), "hours count");
     }
 }

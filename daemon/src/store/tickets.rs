@@ -250,6 +250,16 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Sets a named counter (for example the fingerprint of the SLA settings the open clocks were computed with).
+    pub fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![name, value])?;
+        Ok(())
+    }
+
     /// Gives a ticket to `assignee` (or back to its department's queue) with its new status.
     pub fn set_assignee(
         &self,
@@ -431,6 +441,15 @@ impl Queries<'_> {
         let mut stmt = self.0.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![staff], ticket_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A named counter's value, when set.
+    pub fn counter(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT value FROM counters WHERE name = ?1")?
+            .query_row(params![name], |r| r.get(0))
+            .optional()?)
     }
 
     /// A ticket's SLA clock state (JSON), when it has one.
