@@ -60,6 +60,7 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let config_path = dir.join("bellhop.toml");
     std::fs::write(&config_path, &text)?;
     let config = config::parse(&config_path, &text).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
+    clock_in_everyone(&config)?;
     let running = app::start(config).await?;
     let token = cli::issue_token(&dir.join("data"), Role::Admin, "demo")?;
     let api = format!("http://{}", running.http);
@@ -68,7 +69,9 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  curl -s {api}/healthz");
     println!("  curl -s -H 'Authorization: Bearer {token}' '{api}/api/v1/tickets?status=open'");
     println!("  curl -s -H 'Authorization: Bearer {token}' {api}/api/v1/tickets/DEMO-1");
+    println!("  curl -s -H 'Authorization: Bearer {token}' {api}/api/v1/staff");
     println!("Watch the wire:  mosquitto_sub -p {} -t 'bellhop/v1/#' -v", broker.port);
+    println!("Staff handhelds: mosquitto_sub -p {} -t 'bellhop/v1/staff/+/notify' -v", broker.port);
     println!("Raise one yourself:  mosquitto_pub -p {} -q 1 -t 'bellhop/v1/loc/101/dev/tv-101/request' -m '{{\"id\":\"my-1\",\"item\":\"hk.towels\"}}'", broker.port);
     println!();
 
@@ -137,6 +140,22 @@ fn print_answer(a: &Answered) {
     println!("[{:>8}] {:<12} -> {what} {ticket}{eta}  ({} ms)", a.device, a.request.item, a.latency.as_millis());
 }
 
+/// Puts the demo's housekeepers and engineers on duty (journaled with actor `demo`), so tickets are assigned.
+fn clock_in_everyone(config: &config::Config) -> anyhow::Result<()> {
+    let mut store = crate::store::Store::open(&config.storage.data_dir)?;
+    for member in config.people.staff.values().filter(|m| m.role == config::StaffRole::Staff) {
+        let (reply, _) = tokio::sync::oneshot::channel();
+        let command = crate::core::Command::SetDuty {
+            actor: "demo".into(),
+            staff: member.id.clone(),
+            duty: crate::engine::assign::Duty::On,
+            reply,
+        };
+        crate::core::apply_once(&mut store, config, &crate::clock::SystemClock, command)?;
+    }
+    Ok(())
+}
+
 fn pick_http(wanted: &str) -> String {
     if std::net::TcpListener::bind(wanted).is_ok() {
         wanted.to_owned()
@@ -203,5 +222,68 @@ name = "Front desk"
         let room = room_id(i);
         text += &format!("\n[[locations]]\nid = \"{room}\"\nkind = \"room\"\nfloor = {}\n", 1 + i / 12);
     }
+    text += DEMO_STAFF;
     text
 }
+
+/// Two housekeepers, an engineer, a waiter and a receptionist on duty, supervisors and a manager on shift around the clock, and short
+/// escalation ladders so the demo shows escalations within minutes.
+const DEMO_STAFF: &str = r#"
+[[shifts]]
+name = "always"
+hours = "00:00-24:00"
+
+[[staff]]
+id = "ana"
+name = "Ana"
+departments = ["housekeeping"]
+shifts = ["always"]
+
+[[staff]]
+id = "bea"
+name = "Bea"
+departments = ["housekeeping"]
+shifts = ["always"]
+
+[[staff]]
+id = "rui"
+name = "Rui"
+departments = ["engineering"]
+shifts = ["always"]
+
+[[staff]]
+id = "leo"
+name = "Leo"
+departments = ["fnb"]
+shifts = ["always"]
+
+[[staff]]
+id = "eva"
+name = "Eva"
+departments = ["front_desk"]
+shifts = ["always"]
+
+[[staff]]
+id = "sam"
+name = "Sam"
+role = "supervisor"
+departments = ["housekeeping", "engineering", "fnb", "front_desk"]
+shifts = ["always"]
+
+[[staff]]
+id = "mia"
+name = "Mia"
+role = "manager"
+departments = ["housekeeping", "engineering", "fnb", "front_desk"]
+shifts = ["always"]
+
+[[sla]]
+name = "demo"
+response = "2m"
+resolution = "10m"
+escalation = "demo"
+
+[[escalations]]
+name = "demo"
+levels = [{ after = "3m", to = "supervisor" }, { after = "10m", from = "created", to = "manager", until = "resolved" }]
+"#;
