@@ -147,7 +147,7 @@ const STEP_THRESHOLD_MS: i64 = 2_000;
 /// (binding a device while the daemon may run; `BEGIN IMMEDIATE` keeps the chain whole). Its reply is sent after
 /// the commit, as in the daemon.
 pub fn apply_once(store: &mut Store, config: &Config, clock: &dyn Clock, command: Command) -> Result<(), StoreError> {
-    let now = clock.now();
+    let now = to_millisecond(clock.now());
     let at = crate::clock::format_time(now);
     let mut txn = store.begin()?;
     let mut locations = Vec::new();
@@ -172,6 +172,12 @@ pub fn apply_once(store: &mut Store, config: &Config, clock: &dyn Clock, command
             Err(error)
         }
     }
+}
+
+/// The batch's time to the millisecond, as the journal records it: SLA clocks then fall due on whole milliseconds,
+/// exactly where the store and the scheduler look for them.
+fn to_millisecond(now: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
 /// One log line per committed ticket change, with the ticket, location and item as journal fields (`TICKET=`).
@@ -248,6 +254,7 @@ impl Writer {
         self.settings_checked = true;
         let config = self.config.borrow_and_update().clone();
         let (now, steady) = self.clock.reading();
+        let now = to_millisecond(now);
         let at = crate::clock::format_time(now);
         let step = self.clock_step(now, steady);
         let started = Instant::now();
