@@ -23,15 +23,18 @@ pub fn start(core: CoreHandle, clock: Arc<dyn Clock>, shutdown: watch::Receiver<
 async fn run(core: CoreHandle, clock: Arc<dyn Clock>, mut shutdown: watch::Receiver<bool>) {
     let mut due = core.sla_due();
     let mut moved = clock.changes();
-    let mut last_answer = None;
     loop {
         // Handle what is due now (the answer also updates `due`).
-        let Ok(answer) = core.call(|reply| Command::SlaTick { reply }).await else { return };
-        if answer.is_some() && answer == last_answer && answer <= Some(clock.now().as_millisecond()) {
-            // No progress (the store refused the last tick): do not spin.
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        match core.call(|reply| Command::SlaTick { reply }).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                // The store refused (disk full, I/O error): try again shortly rather than spin.
+                tracing::warn!(%error, "SLA clocks could not be handled; trying again in a second.");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(_) => return,
         }
-        last_answer = answer;
         // Sleep until the earliest deadline, waking early when an earlier one is committed or the time is moved.
         loop {
             let wait = match *due.borrow_and_update() {

@@ -70,7 +70,9 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
             })
             .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
         ),
-        Command::SlaTick { reply } => Reply::Due(reply, cx.guarded(|cx| cx.sla_tick()).unwrap_or(None)),
+        Command::SlaTick { reply } => {
+            Reply::Due(reply, cx.guarded(|cx| cx.sla_tick()).map_err(|e| CoreError::Unavailable(e.to_string())))
+        }
         Command::Prune { synced_through, before, reply } => Reply::Recorded(
             reply,
             cx.guarded(|cx| cx.txn.prune(synced_through, &before, cx.at, "system"))

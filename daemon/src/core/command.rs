@@ -257,10 +257,11 @@ pub enum Command {
         /// Answered after commit.
         reply: oneshot::Sender<Result<(), CoreError>>,
     },
-    /// Handles the SLA clocks that are due; answered with when the next one is (ms since the epoch).
+    /// Handles the SLA clocks that are due; answered with when the next one is (ms since the epoch), or why the
+    /// tick could not be stored.
     SlaTick {
         /// Gets the next due time, after commit.
-        reply: oneshot::Sender<Option<i64>>,
+        reply: oneshot::Sender<Result<Option<i64>, CoreError>>,
     },
     /// A comment on a ticket.
     Comment {
@@ -303,7 +304,7 @@ impl Command {
             Command::SetDuty { reply, .. } | Command::SetLocation { reply, .. } => {
                 Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
             }
-            Command::SlaTick { reply } => Reply::Due(reply, None),
+            Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
             Command::Ping { reply } => Reply::Done(reply),
             Command::DeviceObserved { reply: Some(reply), .. } => Reply::Done(reply),
@@ -337,7 +338,7 @@ pub enum Reply {
     /// Done, or why not.
     Unit(oneshot::Sender<Result<(), CoreError>>, Result<(), CoreError>),
     /// When the next SLA clock is due (ms since the epoch).
-    Due(oneshot::Sender<Option<i64>>, Option<i64>),
+    Due(oneshot::Sender<Result<Option<i64>, CoreError>>, Result<Option<i64>, CoreError>),
 }
 
 impl Reply {
@@ -392,8 +393,7 @@ impl Reply {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
             Reply::Due(tx, _) => {
-                // Not stored: the scheduler tries again at its next check.
-                let _ = tx.send(None);
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
         }
     }

@@ -98,10 +98,13 @@ impl CoreHandle {
 /// Starts the writer thread on `store`. It stops when every [`CoreHandle`] is dropped, after answering what was
 /// queued; join the returned handle to wait for its last commit.
 pub fn start(
-    store: Store,
+    mut store: Store,
     config: watch::Receiver<Arc<Config>>,
     clock: Arc<dyn Clock>,
 ) -> (CoreHandle, std::thread::JoinHandle<()>) {
+    if let Err(error) = store.checkpoint_in_background() {
+        tracing::warn!(%error, "Checkpoints stay on the writer's connection.");
+    }
     let (commands, rx) = mpsc::channel(MAX_BATCH * 2);
     let (committed, _) = broadcast::channel(1024);
     let stats = Arc::new(CoreStats::default());
@@ -309,6 +312,7 @@ impl Writer {
         let outcome = txn.commit();
         match outcome {
             Ok(events) => {
+                self.store.committed();
                 let micros = started.elapsed().as_micros() as u64;
                 self.stats.commits.fetch_add(1, Ordering::Relaxed);
                 self.stats.commit_micros.fetch_add(micros, Ordering::Relaxed);

@@ -5,6 +5,7 @@
 
 mod backup;
 mod chain;
+mod checkpoint;
 mod devices;
 mod grms;
 mod journal;
@@ -103,6 +104,8 @@ fn open_connection(data_dir: &Path, flags: OpenFlags) -> Result<Connection, Stor
 /// The writer's handle: appends events and updates projections, in transactions.
 pub struct Store {
     conn: Connection,
+    data_dir: PathBuf,
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -117,7 +120,22 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store { conn, data_dir: data_dir.to_path_buf(), checkpointer: None })
+    }
+
+    /// Moves checkpoints of the write-ahead log off this connection to a thread of their own (the daemon's writer
+    /// does this, so a checkpoint never delays a commit). Call [`Store::committed`] after each commit.
+    pub fn checkpoint_in_background(&mut self) -> Result<(), StoreError> {
+        self.checkpointer = Some(checkpoint::Checkpointer::start(&self.data_dir)?);
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Tells the background checkpointer, if there is one, that a transaction was committed.
+    pub fn committed(&mut self) {
+        if let Some(checkpointer) = &mut self.checkpointer {
+            checkpointer.committed();
+        }
     }
 
     /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock at once, and the chain's tail is read
