@@ -58,27 +58,36 @@ impl Cx<'_, '_> {
         Ok(Routed { sla: policy.name.clone(), routing, explanation })
     }
 
-    /// Everyone in `department` as assignment sees them, with their duty and load.
-    fn candidates(&self, department: &str) -> Result<Vec<(String, Candidate<'_>)>, StoreError> {
-        let mut out = Vec::new();
-        for member in self.config.people.staff.values().filter(|m| m.departments.iter().any(|d| d == department)) {
+    /// Who would take `ticket` now by the automatic rule, and everyone considered with their load or why not.
+    fn choose_for(&self, ticket: &Ticket) -> Result<(Option<String>, Vec<serde_json::Value>), StoreError> {
+        let mut pool = Vec::new();
+        for member in self.config.people.staff.values() {
+            if !member.departments.contains(&ticket.department) {
+                continue;
+            }
             let duty = self.txn.staff_query().duty(&member.id)?;
             let load = self.txn.staff_query().load(&member.id)?;
-            out.push((
-                member.id.clone(),
-                Candidate {
-                    id: &member.id,
-                    departments: &member.departments,
-                    skills: &member.skills,
-                    cap: member.max_open,
-                    duty: duty.duty,
-                    open: load.open,
-                    load: load.weight,
-                    last_assigned: duty.last_assigned,
-                },
-            ));
+            pool.push(Candidate {
+                id: &member.id,
+                departments: &member.departments,
+                skills: &member.skills,
+                cap: member.max_open,
+                duty: duty.duty,
+                open: load.open,
+                load: load.weight,
+                last_assigned: duty.last_assigned,
+            });
         }
-        Ok(out)
+        let choice = assign::choose(&pool, &Need { department: &ticket.department, skill: ticket.skill.as_deref() });
+        let considered = choice
+            .considered
+            .iter()
+            .map(|(id, verdict)| match verdict {
+                Ok(load) => json!({ "staff": id, "load": load }),
+                Err(why) => json!({ "staff": id, "excluded": why.to_string() }),
+            })
+            .collect();
+        Ok((choice.chosen.map(str::to_owned), considered))
     }
 
     /// Gives `ticket` to the least-loaded member of staff who can take it, or leaves it in its department's queue
@@ -89,19 +98,19 @@ impl Cx<'_, '_> {
         actor: &str,
         how: &str,
     ) -> Result<Option<String>, StoreError> {
-        let candidates = self.candidates(&ticket.department)?;
-        let pool: Vec<Candidate<'_>> = candidates.iter().map(|(_, c)| *c).collect();
-        let choice = assign::choose(&pool, &Need { department: &ticket.department, skill: ticket.skill.as_deref() });
-        let considered: Vec<serde_json::Value> = choice
-            .considered
-            .iter()
-            .map(|(id, verdict)| match verdict {
-                Ok(load) => json!({ "staff": id, "load": load }),
-                Err(why) => json!({ "staff": id, "excluded": why.to_string() }),
-            })
-            .collect();
-        let chosen = choice.chosen.map(str::to_owned);
-        let previous = ticket.assignee.clone();
+        let (chosen, considered) = self.choose_for(ticket)?;
+        self.record_assignment(ticket, actor, how, chosen, considered)
+    }
+
+    /// Journals and applies an automatic assignment (or the wait in the queue when `chosen` is none).
+    fn record_assignment(
+        &mut self,
+        ticket: &Ticket,
+        actor: &str,
+        how: &str,
+        chosen: Option<String>,
+        considered: Vec<serde_json::Value>,
+    ) -> Result<Option<String>, StoreError> {
         let status = status_after(ticket.status, chosen.is_some());
         let flagged = if chosen.is_none() { self.supervisors_on_shift(&ticket.department)? } else { Vec::new() };
         let seq = self.append(
@@ -109,7 +118,7 @@ impl Cx<'_, '_> {
             EventBody::TicketAssigned {
                 ticket: ticket.number.clone(),
                 staff: chosen.clone(),
-                previous,
+                previous: ticket.assignee.clone(),
                 status,
                 how: if chosen.is_none() { "queued".into() } else { how.into() },
                 considered: json!({ "considered": considered, "flagged": flagged }),
@@ -128,24 +137,16 @@ impl Cx<'_, '_> {
         self.reachable(crate::config::StaffRole::Supervisor, department)
     }
 
-    /// Assigns what waits in `department`'s queue while someone can take it.
+    /// Assigns what waits in `department`'s queue to whoever can take it. A ticket nobody can take yet (a skill
+    /// nobody on duty has) stays, without a new event, and does not hold up the ones behind it.
     pub(super) fn drain_queue(&mut self, department: &str, actor: &str) -> Result<(), StoreError> {
-        // A ticket nobody can take (a skill nobody on duty has) does not hold up the ones behind it.
         for ticket in self.txn.query().queued(department)? {
-            self.auto_assign_quietly(&ticket, actor)?;
+            let (chosen, considered) = self.choose_for(&ticket)?;
+            if chosen.is_some() {
+                self.record_assignment(&ticket, actor, "auto", chosen, considered)?;
+            }
         }
         Ok(())
-    }
-
-    /// Like [`Self::auto_assign`] for a queued ticket, but journals nothing when nobody can take it yet.
-    fn auto_assign_quietly(&mut self, ticket: &Ticket, actor: &str) -> Result<Option<String>, StoreError> {
-        let candidates = self.candidates(&ticket.department)?;
-        let pool: Vec<Candidate<'_>> = candidates.iter().map(|(_, c)| *c).collect();
-        let need = Need { department: &ticket.department, skill: ticket.skill.as_deref() };
-        if assign::choose(&pool, &need).chosen.is_none() {
-            return Ok(None);
-        }
-        self.auto_assign(ticket, actor, "auto")
     }
 
     /// Clock in, take a break, or clock out. Clocking in takes waiting tickets; clocking out hands open ones on.
