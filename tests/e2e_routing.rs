@@ -378,3 +378,32 @@ async fn a_flooding_device_is_rate_limited_and_raises_nothing_more() {
         .unwrap();
     assert_eq!(refused, 3, "every refusal is journaled");
 }
+
+/// A reload that takes someone off the roster hands their open tickets on by the same rule.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_that_removes_someone_hands_their_tickets_on() {
+    let rig = rig();
+    let admin = rig.daemon.token("admin");
+    rig.duty("ana", "on").await;
+    rig.duty("bea", "on").await;
+    let first = rig.request("101", "tv-101", "r1", "hk.towels").await;
+    let second = rig.request("102", "tv-102", "r1", "hk.towels").await;
+    let held_by_bea = if rig.ticket(&first).await["assignee"] == "bea" { first } else { second };
+    assert_eq!(rig.ticket(&held_by_bea).await["assignee"], "bea");
+
+    let without_bea = rig.config.replace(
+        "[[staff]]\nid = \"bea\"\nname = \"Bea\"\ndepartments = [\"housekeeping\"]\nskills = [\"vip_service\"]\nmax_open = 100\n",
+        "",
+    );
+    assert_ne!(without_bea, rig.config, "Bea is in the configuration");
+    std::fs::write(&rig.daemon.config, &without_bea).unwrap();
+    let (status, body) = post_json(&rig.daemon.http, "/api/v1/admin/reload", &admin, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    // The writer applies the new roster with its next batch: any request.
+    rig.request("103", "tv-103", "r1", "hk.pillows").await;
+    let moved = rig.ticket(&held_by_bea).await;
+    assert_eq!(moved["assignee"], "ana", "{moved}");
+    let routing = rig.routing(&held_by_bea).await;
+    let last = routing["assignments"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["how"].as_str(), last["previous"].as_str()), (Some("handoff"), Some("bea")), "{routing}");
+}

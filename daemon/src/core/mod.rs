@@ -294,6 +294,9 @@ impl Writer {
             if let Err(error) = cx.guarded(|cx| cx.retarget_if_changed()) {
                 tracing::error!(%error, "SLA clocks could not be recomputed for the new configuration.");
             }
+            if let Err(error) = cx.guarded(|cx| cx.hand_off_departed()) {
+                tracing::error!(%error, "Tickets of staff no longer on the roster could not be handed on.");
+            }
         }
         for command in batch {
             replies.push(apply::apply(&mut cx, command));

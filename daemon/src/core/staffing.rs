@@ -181,6 +181,19 @@ impl Cx<'_, '_> {
         Ok(Ok(()))
     }
 
+    /// After a reload: the open tickets of anyone no longer on the roster are handed on by the automatic rule.
+    pub(super) fn hand_off_departed(&mut self) -> Result<(), StoreError> {
+        for staff in self.txn.query().assignees()? {
+            if self.config.people.staff.contains_key(&staff) {
+                continue;
+            }
+            for ticket in self.txn.query().assigned_to(&staff)? {
+                self.auto_assign(&ticket, "system", "handoff")?;
+            }
+        }
+        Ok(())
+    }
+
     /// A supervisor gives a ticket to someone, takes it back to the queue, or asks for the automatic choice.
     pub(super) fn assign_manually(
         &mut self,

@@ -443,6 +443,16 @@ impl Queries<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Everyone who holds an open ticket.
+    pub fn assignees(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT DISTINCT assignee FROM tickets
+             WHERE assignee IS NOT NULL AND status NOT IN ('resolved', 'closed', 'cancelled')",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// A named counter's value, when set.
     pub fn counter(&self, name: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
