@@ -45,25 +45,62 @@ fn escalations(db: &rusqlite::Connection) -> Vec<(String, u64, String, String)> 
         .collect()
 }
 
+/// A property run in-process on a virtual clock that starts on a whole minute, so every deadline falls on a step of
+/// the clock; with a private Mosquitto and an admin token.
+struct Property {
+    _dir: tempfile::TempDir,
+    _broker: LocalBroker,
+    data_dir: std::path::PathBuf,
+    config_path: std::path::PathBuf,
+    /// The configuration file as first written.
+    text: String,
+    token: String,
+    start: jiff::Timestamp,
+    clock: Arc<VirtualClock>,
+}
+
+impl Property {
+    /// Writes the configuration: the test hotel, the escalation ladder, and whatever `extra` adds (given the
+    /// property's directory, for files the extra sections name).
+    fn new(extra: impl FnOnce(&std::path::Path) -> String) -> Property {
+        let dir = scratch();
+        let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+        let data_dir = dir.path().join("data");
+        let config_path = dir.path().join("bellhop.toml");
+        let text = base_config(&data_dir, broker.port, &(extra(dir.path()) + &ladder()));
+        std::fs::write(&config_path, &text).unwrap();
+        let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "virtual time").unwrap();
+        let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
+        let clock = Arc::new(VirtualClock::new(start));
+        Property { _dir: dir, _broker: broker, data_dir, config_path, text, token, start, clock }
+    }
+
+    /// Starts the daemon on the configuration file as it is now; returns it and its API address.
+    async fn start(&self) -> (bellhop::app::Running, String) {
+        let config = bellhop::config::load(&self.config_path).expect("valid config");
+        let running = bellhop::app::start_with_clock(config, self.clock.clone()).await.expect("daemon starts");
+        let http = running.http.to_string();
+        (running, http)
+    }
+
+    /// Raises a towels ticket at `room` through the API; returns its number.
+    async fn raise(&self, http: &str, room: &str) -> String {
+        let (status, body) =
+            post_json(http, "/api/v1/tickets", &self.token, json!({ "item": "hk.towels", "location": room })).await;
+        assert_eq!(status, 201, "{body}");
+        body["number"].as_str().unwrap().to_owned()
+    }
+}
+
 /// NTP steps the system clock an hour forward, then an hour back: no burst of escalations at the forward step, no
 /// frozen clock after the backward one; each level fires after the time that really passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clock_step_neither_bursts_nor_freezes_escalations() {
-    let dir = scratch();
-    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    let data_dir = dir.path().join("data");
-    let config_path = dir.path().join("bellhop.toml");
-    std::fs::write(&config_path, base_config(&data_dir, broker.port, &ladder())).unwrap();
-    let config = bellhop::config::load(&config_path).expect("valid config");
-    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "clock test").unwrap();
-    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
-    let clock = Arc::new(VirtualClock::new(start));
-    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
-    let http = running.http.to_string();
-    let db = open_db(&data_dir);
-    let (status, body) =
-        post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": "101" })).await;
-    assert_eq!(status, 201, "{body}");
+    let property = Property::new(|_| String::new());
+    let (running, http) = property.start().await;
+    let (clock, start) = (&property.clock, property.start);
+    let db = open_db(&property.data_dir);
+    property.raise(&http, "101").await;
 
     // Ten minutes pass, then the clock jumps an hour ahead: the 45-minute level is not due, 10 minutes have passed.
     clock.advance(Duration::from_secs(600));
@@ -110,35 +147,24 @@ async fn a_clock_step_neither_bursts_nor_freezes_escalations() {
 /// goes back from red.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_change_clears_a_breach_that_no_longer_holds() {
-    let dir = scratch();
-    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    let data_dir = dir.path().join("data");
-    let config_path = dir.path().join("bellhop.toml");
-    let text = base_config(&data_dir, broker.port, &ladder());
-    std::fs::write(&config_path, &text).unwrap();
-    let config = bellhop::config::load(&config_path).expect("valid config");
-    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "retarget test").unwrap();
-    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
-    let clock = Arc::new(VirtualClock::new(start));
-    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
-    let http = running.http.to_string();
-    let db = open_db(&data_dir);
-    let (status, body) =
-        post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": "101" })).await;
-    assert_eq!(status, 201, "{body}");
+    let property = Property::new(|_| String::new());
+    let (running, http) = property.start().await;
+    let (clock, start, token) = (&property.clock, property.start, &property.token);
+    let db = open_db(&property.data_dir);
+    property.raise(&http, "101").await;
     clock.advance(Duration::from_secs(35 * 60));
     let sla = wait_until(Duration::from_secs(10), "the response breach", || {
-        let (_, ticket) = http_get_blocking(&http, "/api/v1/tickets/E2E-1", Some(&token)).unwrap();
+        let (_, ticket) = http_get_blocking(&http, "/api/v1/tickets/E2E-1", Some(token)).unwrap();
         (ticket["ticket"]["sla"]["flag"] == "red").then(|| ticket["ticket"]["sla"].clone())
     });
     assert_eq!(sla["measures"]["response_breached"], true);
 
-    std::fs::write(&config_path, text.replace("response = \"30m\"", "response = \"1h\"")).unwrap();
+    std::fs::write(&property.config_path, property.text.replace("response = \"30m\"", "response = \"1h\"")).unwrap();
     running.reload().expect("the new policy is valid");
     // The writer recomputes open clocks with its next batch: the scheduler's next look, or any command.
     clock.advance(Duration::from_secs(60));
     let sla = wait_until(Duration::from_secs(10), "the breach to clear", || {
-        let (_, ticket) = http_get_blocking(&http, "/api/v1/tickets/E2E-1", Some(&token)).unwrap();
+        let (_, ticket) = http_get_blocking(&http, "/api/v1/tickets/E2E-1", Some(token)).unwrap();
         (ticket["ticket"]["sla"]["flag"] != "red").then(|| ticket["ticket"]["sla"].clone())
     });
     assert_eq!(sla["flag"], "green", "36 of 60 minutes is under the 75 % mark: {sla}");
@@ -155,32 +181,21 @@ async fn a_policy_change_clears_a_breach_that_no_longer_holds() {
 /// stopped applies to the open clock when it starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_missed_levels_fire_once_in_order_and_an_edited_policy_applies() {
-    let dir = scratch();
-    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    let data_dir = dir.path().join("data");
-    let config_path = dir.path().join("bellhop.toml");
-    let text = base_config(&data_dir, broker.port, &ladder());
-    std::fs::write(&config_path, &text).unwrap();
-    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "restart test").unwrap();
-    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
-    let clock = Arc::new(VirtualClock::new(start));
-    let config = bellhop::config::load(&config_path).unwrap();
-    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
-    let http = running.http.to_string();
+    let property = Property::new(|_| String::new());
+    let (running, http) = property.start().await;
+    let (clock, start, token) = (&property.clock, property.start, &property.token);
     for room in ["101", "102"] {
-        let (status, body) =
-            post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": room })).await;
-        assert_eq!(status, 201, "{body}");
+        property.raise(&http, room).await;
     }
     clock.advance(Duration::from_secs(600));
     running.stop().await.unwrap();
 
     // While it is stopped the resolution target of the towels policy goes from 4 hours to 2 hours 30 minutes.
-    std::fs::write(&config_path, text.replace("resolution = \"4h\"", "resolution = \"2h 30m\"")).unwrap();
+    std::fs::write(&property.config_path, property.text.replace("resolution = \"4h\"", "resolution = \"2h 30m\""))
+        .unwrap();
     clock.advance(Duration::from_secs(3 * 3600));
-    let config = bellhop::config::load(&config_path).unwrap();
-    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon restarts");
-    let db = open_db(&data_dir);
+    let (running, http) = property.start().await;
+    let db = open_db(&property.data_dir);
     let fired = wait_until(Duration::from_secs(10), "the missed levels", || {
         let fired = escalations(&db);
         (fired.len() == 4).then_some(fired)
@@ -198,8 +213,7 @@ async fn after_a_restart_missed_levels_fire_once_in_order_and_an_edited_policy_a
         ],
         "each level once, in order, with the time it was due"
     );
-    let http = running.http.to_string();
-    let (_, ticket) = get(&http, "/api/v1/tickets/E2E-1", &token).await;
+    let (_, ticket) = get(&http, "/api/v1/tickets/E2E-1", token).await;
     assert_eq!(
         ticket["ticket"]["sla"]["measures"]["resolution_breached"], true,
         "the 2 h 30 min target applies: {ticket}"
@@ -255,35 +269,18 @@ async fn escalations_go_on_through_a_72_hour_outage_and_every_event_syncs_once_a
     let receiver =
         Receiver::start(Options { gateways: vec![(GATEWAY.into(), SECRET.to_vec())], ..Options::default() }).await;
     receiver.fake(Fake::Fail500, 1_000_000);
-    let dir = scratch();
-    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
-    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
-    let data_dir = dir.path().join("data");
-    let extra = format!(
-        r#"
-[sync]
-url = "{url}"
-gateway_id = "{GATEWAY}"
-secret_file = "sync.secret"
-ca_file = "ho-ca.pem"
-backoff_max_s = 1
-config_poll_s = 0
-
-"#,
-        url = receiver.url()
-    );
-    let config_path = dir.path().join("bellhop.toml");
-    std::fs::write(&config_path, base_config(&data_dir, broker.port, &(extra + &ladder()))).unwrap();
-    let config = bellhop::config::load(&config_path).expect("valid config");
-    let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "outage test").unwrap();
-
-    // Start on a whole minute so every deadline falls on a step of the virtual clock.
-    let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
-    let clock = Arc::new(VirtualClock::new(start));
-    let running = bellhop::app::start_with_clock(config, clock.clone()).await.expect("daemon starts");
-    let http = running.http.to_string();
-    let db = open_db(&data_dir);
+    let property = Property::new(|dir| {
+        std::fs::write(dir.join("sync.secret"), SECRET).unwrap();
+        std::fs::write(dir.join("ho-ca.pem"), receiver.ca_pem()).unwrap();
+        format!(
+            "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\n\
+             backoff_max_s = 1\nconfig_poll_s = 0\n",
+            receiver.url()
+        )
+    });
+    let (running, http) = property.start().await;
+    let (clock, start, token, data_dir) = (&property.clock, property.start, &property.token, &property.data_dir);
+    let db = open_db(data_dir);
 
     // One request an hour; every third is acknowledged after 10 minutes, every fourth resolved after an hour.
     let mut tickets: Vec<(String, i64)> = Vec::new();
@@ -293,10 +290,7 @@ config_poll_s = 0
         if minute % 60 == 0 && minute < HOURS * 60 {
             let i = tickets.len();
             let room = format!("{}{:02}", 1 + i % 2, 1 + i % 10);
-            let (status, body) =
-                post_json(&http, "/api/v1/tickets", &token, json!({ "item": "hk.towels", "location": room })).await;
-            assert_eq!(status, 201, "{body}");
-            let number = body["number"].as_str().unwrap().to_owned();
+            let number = property.raise(&http, &room).await;
             let acknowledged = i.is_multiple_of(3);
             let resolved = i.is_multiple_of(4);
             // Level 1 (45 minutes, until acknowledged) comes before the resolution at one hour; level 2 (two
@@ -312,12 +306,12 @@ config_poll_s = 0
         for (i, (number, raised)) in tickets.iter().enumerate() {
             if i.is_multiple_of(3) && minute == raised + 10 {
                 let (status, body) =
-                    post_json(&http, &format!("/api/v1/tickets/{number}/acknowledge"), &token, json!({})).await;
+                    post_json(&http, &format!("/api/v1/tickets/{number}/acknowledge"), token, json!({})).await;
                 assert_eq!(status, 200, "{body}");
             }
             if i.is_multiple_of(4) && minute == raised + 60 {
                 let (status, body) =
-                    post_json(&http, &format!("/api/v1/tickets/{number}/resolve"), &token, json!({})).await;
+                    post_json(&http, &format!("/api/v1/tickets/{number}/resolve"), token, json!({})).await;
                 assert_eq!(status, 200, "{body}");
             }
         }
@@ -369,7 +363,7 @@ config_poll_s = 0
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=last).collect::<Vec<_>>());
     receiver::verify_chain(&events).unwrap();
     // The measures kept for reports: business time to respond and resolve, and which targets were missed.
-    let (_, first) = get(&http, "/api/v1/tickets/E2E-1", &token).await;
+    let (_, first) = get(&http, "/api/v1/tickets/E2E-1", token).await;
     let measures = &first["ticket"]["sla"]["measures"];
     assert_eq!(measures["response_ms"], 10 * MINUTE, "{first}");
     assert_eq!(measures["resolution_ms"], 60 * MINUTE, "{first}");
@@ -377,7 +371,7 @@ config_poll_s = 0
         (measures["response_breached"].as_bool(), measures["resolution_breached"].as_bool()),
         (Some(false), Some(false))
     );
-    let (_, second) = get(&http, "/api/v1/tickets/E2E-2", &token).await;
+    let (_, second) = get(&http, "/api/v1/tickets/E2E-2", token).await;
     let measures = &second["ticket"]["sla"]["measures"];
     assert_eq!(
         (measures["response_breached"].as_bool(), measures["resolution_breached"].as_bool()),
@@ -385,5 +379,5 @@ config_poll_s = 0
     );
     assert_eq!(second["ticket"]["sla"]["flag"], "red", "{second}");
     running.stop().await.unwrap();
-    assert_chain_verifies(&data_dir);
+    assert_chain_verifies(data_dir);
 }
