@@ -4,7 +4,7 @@
 use super::apply::Cx;
 use super::command::CoreError;
 use crate::clock::format_time;
-use crate::config::{LevelTarget, SlaPolicy, StaffRole};
+use crate::config::{Config, LevelTarget, SlaPolicy, StaffRole};
 use crate::engine::assign::Duty;
 use crate::engine::calendar::Calendar;
 use crate::engine::sla::{self, Flag, Input, Output, Pause, Reason, State, Target};
@@ -15,7 +15,7 @@ use crate::store::{SlaRow, StoreError, Ticket};
 const SLA_FINGERPRINT: &str = "sla_settings";
 
 /// A fingerprint of what SLA clocks depend on: the policies and the departments' hours.
-fn sla_fingerprint(config: &crate::config::Config) -> i64 {
+fn sla_fingerprint(config: &Config) -> i64 {
     let calendars: Vec<_> = config.departments.iter().map(|d| (&d.code, &d.calendar, d.pause_on_dnd)).collect();
     let text = format!("{:?}{:?}", config.policies.sla, calendars);
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
@@ -76,30 +76,35 @@ fn view(state: &State, policy: &sla::Policy, hours: &Calendar) -> View {
     }
 }
 
+/// The hours a department's SLA clocks run in (around the clock for a department no longer configured).
+fn hours_of<'c>(config: &'c Config, department: &str) -> &'c Calendar {
+    static ALWAYS: std::sync::OnceLock<Calendar> = std::sync::OnceLock::new();
+    config
+        .departments
+        .iter()
+        .find(|d| d.code == department)
+        .map(|d| &d.calendar)
+        .unwrap_or_else(|| ALWAYS.get_or_init(Calendar::always))
+}
+
+/// A ticket's policy by name; a policy removed from the configuration falls back to the priority's default.
+fn policy_of<'c>(config: &'c Config, ticket: &Ticket) -> &'c SlaPolicy {
+    let name = ticket.sla.as_ref().map(|s| s.policy.as_str()).unwrap_or_default();
+    let policies = &config.policies.sla;
+    policies.get(name).unwrap_or_else(|| &policies[&format!("default-{}", ticket.priority.as_str())])
+}
+
+/// Whether do-not-disturb at its location pauses the ticket's clock.
+fn dnd_pauses(config: &Config, ticket: &Ticket) -> bool {
+    config.departments.iter().any(|d| d.code == ticket.department && d.pause_on_dnd)
+}
+
 impl Cx<'_, '_> {
-    /// The hours a department's SLA clocks run in (around the clock for a department no longer configured).
-    fn hours(&self, department: &str) -> &Calendar {
-        static ALWAYS: std::sync::OnceLock<Calendar> = std::sync::OnceLock::new();
-        self.config
-            .departments
-            .iter()
-            .find(|d| d.code == department)
-            .map(|d| &d.calendar)
-            .unwrap_or_else(|| ALWAYS.get_or_init(Calendar::always))
-    }
-
-    /// A ticket's policy by name; a policy removed from the configuration falls back to the priority's default.
-    fn policy(&self, ticket: &Ticket) -> SlaPolicy {
-        let name = ticket.sla.as_ref().map(|s| s.policy.as_str()).unwrap_or_default();
-        let policies = &self.config.policies.sla;
-        policies.get(name).unwrap_or_else(|| &policies[&format!("default-{}", ticket.priority.as_str())]).clone()
-    }
-
     /// Starts a new ticket's clock under `policy`: paused at once when do-not-disturb holds its department's
     /// clocks, and with every level fired at once for an emergency.
     pub(super) fn start_clock(&mut self, number: &str, policy: &str, emergency: bool) -> Result<(), StoreError> {
         let Some(mut ticket) = self.txn.query().get(number)? else { return Ok(()) };
-        let paused = self.dnd_pauses(&ticket)? && self.txn.grms().dnd(&ticket.location)?;
+        let paused = dnd_pauses(self.config, &ticket) && self.txn.grms().dnd(&ticket.location)?;
         ticket.sla = Some(crate::store::TicketSla {
             policy: policy.to_owned(),
             flag: "green".into(),
@@ -111,10 +116,6 @@ impl Cx<'_, '_> {
         let mut state = State::new(self.now);
         self.drive("system", &ticket, &mut state, Input::Start { emergency, paused })?;
         Ok(())
-    }
-
-    fn dnd_pauses(&self, ticket: &Ticket) -> Result<bool, StoreError> {
-        Ok(self.config.departments.iter().any(|d| d.code == ticket.department && d.pause_on_dnd))
     }
 
     /// Feeds one input to a ticket's clock, if it has one; what it causes is journaled as the system's doing.
@@ -135,9 +136,10 @@ impl Cx<'_, '_> {
 
     /// Steps the clock, journals what it says, and stores it. Returns the levels that fired.
     fn drive(&mut self, actor: &str, ticket: &Ticket, state: &mut State, input: Input) -> Result<Vec<u32>, StoreError> {
-        let policy = self.policy(ticket);
-        let hours = self.hours(&ticket.department).clone();
-        let outputs = sla::step(state, &policy.clock, &hours, self.now, input);
+        let config = self.config;
+        let policy = policy_of(config, ticket);
+        let hours = hours_of(config, &ticket.department);
+        let outputs = sla::step(state, &policy.clock, hours, self.now, input);
         let mut fired = Vec::new();
         for output in outputs {
             let body = match output {
@@ -178,7 +180,7 @@ impl Cx<'_, '_> {
             };
             self.append(actor, body)?;
         }
-        let row = view(state, &policy.clock, &hours);
+        let row = view(state, &policy.clock, hours);
         let state_json = serde_json::to_string(&state).unwrap_or_default();
         self.txn.tickets().set_sla(
             &ticket.number,
@@ -246,7 +248,7 @@ impl Cx<'_, '_> {
     /// Pauses or resumes the clocks that do-not-disturb holds at `location`.
     pub(super) fn dnd_clocks(&mut self, location: &str, on: bool) -> Result<(), StoreError> {
         for ticket in self.txn.query().open_at(location)? {
-            if self.dnd_pauses(&ticket)? {
+            if dnd_pauses(self.config, &ticket) {
                 let input = if on { Input::Pause(Pause::DoNotDisturb) } else { Input::Resume(Pause::DoNotDisturb) };
                 self.clock_input(&ticket.number, input)?;
             }
