@@ -2,8 +2,11 @@
 //! the bare broker round trip (publish → subscriber → reply) measured in the same run.
 //!
 //! Run: `cargo bench -p bellhop --bench ingest` (knobs: BENCH_REQUESTS, BENCH_CLIENTS, BENCH_WINDOW, BENCH_RATE,
-//! BENCH_SECONDS). Prints requests/s, the ratio to the bare round trip, p50/p99 latency at a steady rate, events per
-//! commit and the daemon's peak RSS. Results are recorded in docs/benchmarks.md.
+//! BENCH_SECONDS, BENCH_FSYNC_MS). Prints requests/s, the ratio to the bare round trip, p50/p99 latency at a steady
+//! rate, events per commit, the daemon's peak RSS, and the sizes of the database and its write-ahead log (the
+//! largest the log grew during the run, and both after the daemon stopped). With `BENCH_FSYNC_MS=5` the daemon runs
+//! on a fake slow disk (`benches/fakes/slow_fsync.c`, loaded with `LD_PRELOAD`) whose every fsync takes 5 ms longer,
+//! as on a gateway's eMMC or SD card. Results are recorded in docs/benchmarks.md.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -212,11 +215,30 @@ fn health(http: &str) -> Option<serde_json::Value> {
     serde_json::from_str(raw.split_once("\r\n\r\n")?.1).ok()
 }
 
-fn start_daemon(dir: &std::path::Path, broker: u16) -> (Child, String) {
+/// Builds the fake slow disk (a named fake: an `LD_PRELOAD` library that delays fsync) into `dir`.
+fn slow_disk(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/fakes/slow_fsync.c");
+    let library = dir.join("slow_fsync.so");
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&library)
+        .arg(source)
+        .arg("-ldl")
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "building the slow-disk fake failed");
+    library
+}
+
+fn start_daemon(dir: &std::path::Path, broker: u16, fsync_ms: u64) -> (Child, String) {
     let path = dir.join("bellhop.toml");
     std::fs::write(&path, config(dir, broker)).unwrap();
     let http = format!("127.0.0.1:{}", free_port().unwrap());
-    let child = Command::new(env!("CARGO_BIN_EXE_bellhop"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bellhop"));
+    if fsync_ms > 0 {
+        command.env("LD_PRELOAD", slow_disk(dir)).env("BELLHOP_FAKE_FSYNC_MS", fsync_ms.to_string());
+    }
+    let child = command
         .args(["run", "--config", path.to_str().unwrap(), "--http", &http])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -241,11 +263,15 @@ fn main() {
     let window = knob("BENCH_WINDOW", 64) as usize;
     let rate = knob("BENCH_RATE", 500) as f64;
     let seconds = knob("BENCH_SECONDS", 10);
+    let fsync_ms = knob("BENCH_FSYNC_MS", 0);
     let dir = tempfile::tempdir().unwrap();
     let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
     let rt = tokio::runtime::Runtime::new().unwrap();
 
     println!("ingest benchmark: {total} requests, {clients} clients, window {window}; steady {rate}/s for {seconds} s");
+    if fsync_ms > 0 {
+        println!("the daemon runs on a fake slow disk: every fsync takes {fsync_ms} ms longer");
+    }
     let (bare, bare_steady) = rt.block_on(async {
         let responder = bare_responder(broker.port).await;
         let bare = load(broker.port, clients, total, window, None).await;
@@ -254,15 +280,20 @@ fn main() {
         (bare, steady)
     });
 
-    let (mut daemon, http) = start_daemon(dir.path(), broker.port);
+    let (mut daemon, http) = start_daemon(dir.path(), broker.port, fsync_ms);
     let idle_rss = kib(daemon.id(), "VmRSS:");
+    let data = dir.path().join("data");
+    let wal_watch = WalWatch::start(&data);
     let before = health(&http).expect("health before");
     let full = rt.block_on(load(broker.port, clients, total, window, None));
     let after = health(&http).expect("health after");
     let steady = rt.block_on(load(broker.port, clients, (rate as u64 * seconds) as usize, window, Some(rate)));
     let peak_rss = kib(daemon.id(), "VmHWM:");
-    let _ = daemon.kill();
+    let wal_peak = wal_watch.stop();
+    let (db_running, wal_running) = (size(&data.join("bellhop.db")), size(&data.join("bellhop.db-wal")));
+    let _ = Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
     let _ = daemon.wait();
+    let (db_stopped, wal_stopped) = (size(&data.join("bellhop.db")), size(&data.join("bellhop.db-wal")));
 
     let d = |k: &str| after["journal"][k].as_u64().unwrap_or(0) - before["journal"][k].as_u64().unwrap_or(0);
     let per_commit = d("events") as f64 / d("commits").max(1) as f64;
@@ -277,6 +308,49 @@ fn main() {
     println!("| events per commit (full load) | - | {per_commit:.1} | ≥ 50 |");
     println!("| RSS idle, {ROOMS} locations | - | {:.1} MB | ≤ 25 MB |", idle_rss as f64 / 1024.0);
     println!("| peak RSS | - | {:.1} MB | ≤ 64 MB |", peak_rss as f64 / 1024.0);
+    println!("| database after the run (running; stopped) | - | {}; {} | - |", mb(db_running), mb(db_stopped));
+    println!("| write-ahead log: largest during the run | - | {} | ≤ 64 MB |", mb(wal_peak));
+    println!(
+        "| write-ahead log after the run (running; stopped) | - | {}; {} | ≤ 64 MB |",
+        mb(wal_running),
+        mb(wal_stopped)
+    );
+}
+
+fn size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// Samples the write-ahead log's size every 50 ms on a thread and keeps the largest.
+struct WalWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl WalWatch {
+    fn start(data: &std::path::Path) -> WalWatch {
+        let wal = data.join("bellhop.db-wal");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut largest = 0;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                largest = largest.max(size(&wal));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            largest.max(size(&wal))
+        });
+        WalWatch { stop, thread }
+    }
+
+    fn stop(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
 }
 
 fn ms(d: Duration) -> f64 {

@@ -60,9 +60,14 @@ pub fn free_port() -> anyhow::Result<u16> {
 impl LocalBroker {
     /// Starts Mosquitto on a free port, with persistence in `dir`.
     pub fn start(dir: &Path) -> anyhow::Result<LocalBroker> {
+        LocalBroker::start_with(dir, "")
+    }
+
+    /// Like [`LocalBroker::start`], with `extra` lines appended to its configuration (a size limit, an ACL).
+    pub fn start_with(dir: &Path, extra: &str) -> anyhow::Result<LocalBroker> {
         let mut last = None;
         for _ in 0..5 {
-            match LocalBroker::start_on(dir, free_port()?) {
+            match LocalBroker::start_configured(dir, free_port()?, extra) {
                 Ok(broker) => return Ok(broker),
                 Err(error) => last = Some(error),
             }
@@ -72,6 +77,10 @@ impl LocalBroker {
 
     /// Starts Mosquitto on `port` (used to restart a broker where it was).
     pub fn start_on(dir: &Path, port: u16) -> anyhow::Result<LocalBroker> {
+        LocalBroker::start_configured(dir, port, "")
+    }
+
+    fn start_configured(dir: &Path, port: u16, extra: &str) -> anyhow::Result<LocalBroker> {
         let mosquitto = ensure_mosquitto()?;
         std::fs::create_dir_all(dir)?;
         let conf = dir.join("mosquitto.conf");
@@ -90,6 +99,7 @@ impl LocalBroker {
             // Stay root so the broker can write its persistence file in our directory.
             writeln!(file, "user root")?;
         }
+        writeln!(file, "{extra}")?;
         drop(file);
         let child = Command::new(mosquitto)
             .arg("-c")

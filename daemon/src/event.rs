@@ -71,6 +71,18 @@ pub enum EventBody {
         /// In words.
         message: String,
     },
+    /// A device's presence message that could not be read (not `online` or `offline`, or too large); it changed
+    /// nothing and was consumed, so the broker does not deliver it again.
+    PresenceRejected {
+        /// The location the topic claimed.
+        location: String,
+        /// The device the topic named.
+        device: String,
+        /// Why (`bad_payload` or `too_large`).
+        code: ErrorCode,
+        /// In words.
+        message: String,
+    },
     /// A life-cycle step taken by staff or a system.
     TicketStatusChanged {
         /// Ticket number.
@@ -303,6 +315,7 @@ impl EventBody {
             EventBody::TicketRaised { .. } => "ticket_raised",
             EventBody::RequestMerged { .. } => "request_merged",
             EventBody::RequestRejected { .. } => "request_rejected",
+            EventBody::PresenceRejected { .. } => "presence_rejected",
             EventBody::TicketStatusChanged { .. } => "ticket_status_changed",
             EventBody::TicketCommented { .. } => "ticket_commented",
             EventBody::TicketRated { .. } => "ticket_rated",
@@ -342,6 +355,7 @@ impl EventBody {
             | EventBody::SlaBreachCleared { ticket, .. }
             | EventBody::TicketEscalated { ticket, .. } => Some(ticket),
             EventBody::RequestRejected { .. }
+            | EventBody::PresenceRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }
             | EventBody::ControllerPointWritten { .. }
             | EventBody::DeviceSeen { .. }

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod event;
 pub mod grms;
 pub mod import;
+pub mod log_limit;
 pub mod logging;
 pub mod metrics;
 pub mod mqtt;

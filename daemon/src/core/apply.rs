@@ -79,11 +79,12 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
                 .map_err(|e| CoreError::Unavailable(e.to_string())),
         ),
         Command::DeviceObserved { actor, device, observation, reply } => {
-            if let Err(error) = cx.guarded(|cx| cx.observe_device(&actor, &device, &observation)) {
+            let applied = cx.guarded(|cx| cx.observe_device(&actor, &device, &observation));
+            if let Err(error) = &applied {
                 tracing::error!(%error, device, "A device observation could not be applied.");
             }
             match reply {
-                Some(reply) => Reply::Done(reply),
+                Some(reply) => Reply::Unit(reply, applied.map_err(|e| CoreError::Unavailable(e.to_string()))),
                 None => Reply::Unanswered(format!("device {device}: {observation:?}")),
             }
         }
@@ -497,6 +498,16 @@ impl Cx<'_, '_> {
             }
             DeviceObservation::MdnsGone => Observation::MdnsGone,
             DeviceObservation::Presence { location, online } => Observation::Presence { location, online: *online },
+            DeviceObservation::UnreadablePresence { location, code, message } => {
+                let body = EventBody::PresenceRejected {
+                    location: location.clone(),
+                    device: id.to_owned(),
+                    code: *code,
+                    message: message.clone(),
+                };
+                self.append(actor, body)?;
+                return Ok(());
+            }
         };
         self.apply_observation(actor, id, observation)?;
         Ok(())

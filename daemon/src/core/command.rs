@@ -55,6 +55,15 @@ pub enum DeviceObservation {
         /// `online` or `offline`.
         online: bool,
     },
+    /// A presence message that could not be read: journaled as rejected, changing nothing else.
+    UnreadablePresence {
+        /// The topic's location.
+        location: String,
+        /// `bad_payload` or `too_large`.
+        code: ErrorCode,
+        /// What was wrong, in words.
+        message: String,
+    },
 }
 
 /// What a room controller reported, as the core needs it.
@@ -171,8 +180,8 @@ pub enum Command {
         device: String,
         /// What was observed.
         observation: DeviceObservation,
-        /// Answered once committed (an MQTT presence message is PUBACKed then).
-        reply: Option<oneshot::Sender<()>>,
+        /// Answered once committed (an MQTT presence message is PUBACKed then), or with why it was not.
+        reply: Option<oneshot::Sender<Result<(), CoreError>>>,
     },
     /// The device has been offline for the grace period: raise its offline ticket (once per outage).
     DeviceOutage {
@@ -307,7 +316,9 @@ impl Command {
             Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
             Command::Ping { reply } => Reply::Done(reply),
-            Command::DeviceObserved { reply: Some(reply), .. } => Reply::Done(reply),
+            Command::DeviceObserved { reply: Some(reply), .. } => {
+                Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
+            }
             Command::DeviceObserved { device, .. } | Command::DeviceOutage { device } => {
                 Reply::Unanswered(format!("device {device}"))
             }
@@ -333,7 +344,7 @@ pub enum Reply {
     Device(oneshot::Sender<Result<Device, CoreError>>, Result<Device, CoreError>),
     /// A number for the caller: a recorded event's sequence, or how many events were pruned.
     Recorded(oneshot::Sender<Result<u64, CoreError>>, Result<u64, CoreError>),
-    /// Nothing to say but "done" (a ping, an observation): sent after the commit, or on failure.
+    /// Nothing to say but "the writer took it" (a ping): sent after the commit, and also on failure.
     Done(oneshot::Sender<()>),
     /// Done, or why not.
     Unit(oneshot::Sender<Result<(), CoreError>>, Result<(), CoreError>),

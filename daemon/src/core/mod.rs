@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::engine::flood::Flood;
 use crate::event::Event;
+use crate::log_limit::LogLimit;
 use crate::store::{Store, StoreError};
 
 /// The most commands applied in one transaction.
@@ -121,6 +122,7 @@ pub fn start(
         sla_due: sla_due_tx,
         last_reading: None,
         settings_checked: false,
+        rejections: LogLimit::new(std::time::Duration::from_secs(60)),
     };
     let join = std::thread::Builder::new()
         .name("bellhop-writer".into())
@@ -141,6 +143,8 @@ struct Writer {
     last_reading: Option<(jiff::Timestamp, std::time::Duration)>,
     /// Whether open SLA clocks were checked against the configuration since the start.
     settings_checked: bool,
+    /// Keeps the log of rejected device messages to one line a minute per device.
+    rejections: LogLimit,
 }
 
 /// A wall clock that moved this much more (or less) than the steady clock has stepped.
@@ -183,15 +187,31 @@ fn to_millisecond(now: jiff::Timestamp) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
-/// One log line per committed ticket change, with the ticket, location and item as journal fields (`TICKET=`).
-fn log_tickets(events: &[Event]) {
+/// One log line per committed ticket change, with the ticket, location and item as journal fields (`TICKET=`), and
+/// one per rejected device message so an installer can see why a TV fails, at most one a minute per device (the
+/// next line says how many were held back).
+fn log_events(events: &[Event], rejections: &mut LogLimit) {
+    use crate::event::EventBody;
     for event in events {
         match &event.body {
-            crate::event::EventBody::TicketRaised { ticket, location, item, department, source, .. } => {
+            EventBody::TicketRaised { ticket, location, item, department, source, .. } => {
                 tracing::info!(ticket, location, item, department, source = source.as_str(), "Ticket raised.")
             }
-            crate::event::EventBody::TicketStatusChanged { ticket, to, .. } => {
+            EventBody::TicketStatusChanged { ticket, to, .. } => {
                 tracing::info!(ticket, status = to.as_str(), actor = event.actor, "Ticket status changed.")
+            }
+            EventBody::RequestRejected { location, device, request_id, code, message } => {
+                if let Some(held_back) = rejections.allow(device, Instant::now()) {
+                    let request = request_id.as_deref().unwrap_or("");
+                    let code = code.as_str();
+                    tracing::warn!(device, location, request, code, reason = message, held_back, "Request rejected.");
+                }
+            }
+            EventBody::PresenceRejected { location, device, code, message } => {
+                if let Some(held_back) = rejections.allow(device, Instant::now()) {
+                    let code = code.as_str();
+                    tracing::warn!(device, location, code, reason = message, held_back, "Presence rejected.");
+                }
             }
             _ => {}
         }
@@ -327,7 +347,7 @@ impl Writer {
                     reply.send();
                 }
                 self.publish_due(earliest_due, tick_answered);
-                log_tickets(&events);
+                log_events(&events, &mut self.rejections);
                 locations.sort();
                 locations.dedup();
                 if !events.is_empty() {

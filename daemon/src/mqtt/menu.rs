@@ -7,7 +7,7 @@ use rumqttc::QoS;
 use tokio::sync::watch;
 use tv_protocol::Topics;
 
-use super::session::MqttLink;
+use super::session::{MqttLink, MAX_MENU_BYTES};
 use crate::config::Config;
 
 /// Publishes the menu until shutdown.
@@ -38,7 +38,18 @@ pub async fn run(
         if published.as_deref() == Some(menu.version.as_str()) {
             continue;
         }
-        match link.client.publish(topics.menu(), QoS::AtLeastOnce, true, menu.encode()).await {
+        let payload = menu.encode();
+        if payload.len() > MAX_MENU_BYTES {
+            // Sending it would fail the connection on every try; say so once per version instead.
+            tracing::error!(
+                bytes = payload.len(),
+                limit = MAX_MENU_BYTES,
+                "The menu is too large to publish; shorten the catalog's labels."
+            );
+            published = Some(menu.version);
+            continue;
+        }
+        match link.client.publish(topics.menu(), QoS::AtLeastOnce, true, payload).await {
             Ok(()) => {
                 tracing::info!(version = %menu.version, items = menu.items.len(), "Published the menu.");
                 published = Some(menu.version);

@@ -13,6 +13,19 @@ use crate::config::Config;
 /// The longest a reconnect waits.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// The largest packet MQTT 3.1.1 can carry (the remaining length's limit). The client takes whatever its broker may
+/// deliver: refusing a packet drops the connection, and the broker would deliver the same message again on every
+/// reconnect, keeping the gateway off the broker for good. Messages above the protocol's own limits are read,
+/// rejected and acknowledged by ingest; the packaged Mosquitto configuration keeps them small before they arrive.
+const MAX_INCOMING_PACKET: usize = 268_435_455;
+
+/// The largest packet the gateway sends (menus are the largest). The packaged Mosquitto configuration takes
+/// messages up to this size and no larger (`message_size_limit`).
+const MAX_OUTGOING_PACKET: usize = 256 * 1024;
+
+/// The largest menu the gateway publishes: a packet, less room for the topic and the header.
+pub(super) const MAX_MENU_BYTES: usize = MAX_OUTGOING_PACKET - 1024;
+
 /// The shared client and what other tasks need to know about the connection.
 pub struct MqttLink {
     /// Publishes and acks.
@@ -72,7 +85,7 @@ pub fn connect(config: &Config) -> (Arc<MqttLink>, Session, mpsc::UnboundedRecei
         .set_clean_session(false)
         .set_manual_acks(true)
         .set_keep_alive(Duration::from_secs(u64::from(mqtt.keep_alive_s)))
-        .set_max_packet_size(64 * 1024, 256 * 1024)
+        .set_max_packet_size(MAX_INCOMING_PACKET, MAX_OUTGOING_PACKET)
         .set_inflight(1000)
         .set_request_channel_capacity(4096);
     if let Some(user) = &mqtt.username {

@@ -89,9 +89,12 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DB_FILE)
 }
 
+/// How long a connection waits for a lock held by another before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn open_connection(data_dir: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(db_path(data_dir), flags)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // The writer's path uses a few dozen statements; the default cache of 16 would re-prepare them per command.
     conn.set_prepared_statement_cache_capacity(128);
@@ -128,13 +131,16 @@ impl Store {
     pub fn checkpoint_in_background(&mut self) -> Result<(), StoreError> {
         self.checkpointer = Some(checkpoint::Checkpointer::start(&self.data_dir)?);
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        self.conn.pragma_update(None, "journal_size_limit", checkpoint::SIZE_LIMIT as i64)?;
         Ok(())
     }
 
     /// Tells the background checkpointer, if there is one, that a transaction was committed.
     pub fn committed(&mut self) {
         if let Some(checkpointer) = &mut self.checkpointer {
-            checkpointer.committed();
+            if checkpointer.committed() {
+                checkpoint::report(checkpoint::truncate(&self.conn));
+            }
         }
     }
 
