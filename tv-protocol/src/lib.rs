@@ -9,6 +9,7 @@ mod discovery;
 mod error;
 mod feedback;
 mod id;
+mod json;
 mod menu;
 mod notice;
 mod presence;
