@@ -241,6 +241,7 @@ fn the_gateway_advertisement_is_visible_to_a_browser() {
     assert_eq!(resolved.get_property_val_str("api"), Some(port));
     assert_eq!(resolved.get_property_val_str("site"), Some("E2E"));
     assert_eq!(resolved.get_property_val_str("proto"), Some("1"));
+    assert_eq!(resolved.get_property_val_str("rev"), Some("2"));
     assert_eq!(resolved.get_property_val_str("mqtt"), Some("1"));
     let _ = browser.shutdown();
 }

@@ -1,7 +1,7 @@
 //! mDNS / DNS-SD: the service types and TXT keys devices and the gateway advertise.
 
 use crate::id::validate_id;
-use crate::PROTOCOL_VERSION;
+use crate::{PROTOCOL_REVISION, PROTOCOL_VERSION};
 
 /// The service type devices advertise.
 pub const DEVICE_SERVICE: &str = "_bellhop-dev._tcp.local.";
@@ -20,13 +20,14 @@ pub struct GatewayAdvert {
 }
 
 impl GatewayAdvert {
-    /// The TXT key/value pairs, `proto` included.
+    /// The TXT key/value pairs, `proto` and `rev` (the revision of v1 the gateway speaks) included.
     pub fn txt(&self) -> Vec<(&'static str, String)> {
         vec![
             ("mqtt", self.mqtt_port.to_string()),
             ("api", self.api_port.to_string()),
             ("site", self.site.clone()),
             ("proto", PROTOCOL_VERSION.to_string()),
+            ("rev", PROTOCOL_REVISION.to_string()),
         ]
     }
 }
@@ -161,6 +162,6 @@ mod tests {
     fn gateway_txt_has_the_documented_keys() {
         let txt = GatewayAdvert { mqtt_port: 1883, api_port: 8080, site: "HTL1".into() }.txt();
         let keys: Vec<_> = txt.iter().map(|(k, _)| *k).collect();
-        assert_eq!(keys, ["mqtt", "api", "site", "proto"]);
+        assert_eq!(keys, ["mqtt", "api", "site", "proto", "rev"]);
     }
 }
