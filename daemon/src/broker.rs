@@ -17,6 +17,14 @@ pub struct LocalBroker {
     child: Option<Child>,
 }
 
+/// Who may connect to a [`LocalBroker`], and to what.
+enum Access<'a> {
+    /// Anyone, to everything.
+    Open,
+    /// As the packaged broker: users from a password file, topics per an ACL file.
+    Secured { password_file: &'a Path, acl_file: &'a Path },
+}
+
 /// Where Debian installs Mosquitto, and whether it is there.
 pub fn find_mosquitto() -> Option<PathBuf> {
     let mut candidates = vec![PathBuf::from("/usr/sbin/mosquitto")];
@@ -70,14 +78,40 @@ impl LocalBroker {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("could not start Mosquitto")))
     }
 
+    /// Starts Mosquitto on a free port with the packaged broker's access rules: no anonymous clients, users from
+    /// `password_file` (made with `mosquitto_passwd`), topics per `acl_file`, and the user name as client id.
+    pub fn start_secured(dir: &Path, password_file: &Path, acl_file: &Path) -> anyhow::Result<LocalBroker> {
+        let access = Access::Secured { password_file, acl_file };
+        let mut last = None;
+        for _ in 0..5 {
+            match LocalBroker::start_with(dir, free_port()?, &access) {
+                Ok(broker) => return Ok(broker),
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("could not start Mosquitto")))
+    }
+
     /// Starts Mosquitto on `port` (used to restart a broker where it was).
     pub fn start_on(dir: &Path, port: u16) -> anyhow::Result<LocalBroker> {
+        LocalBroker::start_with(dir, port, &Access::Open)
+    }
+
+    fn start_with(dir: &Path, port: u16, access: &Access<'_>) -> anyhow::Result<LocalBroker> {
         let mosquitto = ensure_mosquitto()?;
         std::fs::create_dir_all(dir)?;
         let conf = dir.join("mosquitto.conf");
         let mut file = std::fs::File::create(&conf)?;
         writeln!(file, "listener {port} 127.0.0.1")?;
-        writeln!(file, "allow_anonymous true")?;
+        match access {
+            Access::Open => writeln!(file, "allow_anonymous true")?,
+            Access::Secured { password_file, acl_file } => {
+                writeln!(file, "allow_anonymous false")?;
+                writeln!(file, "password_file {}", password_file.display())?;
+                writeln!(file, "acl_file {}", acl_file.display())?;
+                writeln!(file, "use_username_as_clientid true")?;
+            }
+        }
         writeln!(file, "persistence true")?;
         writeln!(file, "persistence_location {}/", dir.display())?;
         writeln!(file, "autosave_interval 1")?;
