@@ -78,6 +78,8 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Watch the wire:  mosquitto_sub -p {} -t 'bellhop/v1/#' -v", broker.port);
     println!("Staff handhelds: mosquitto_sub -p {} -t 'bellhop/v1/staff/+/notify' -v", broker.port);
     println!("Raise one yourself:  mosquitto_pub -p {} -q 1 -t 'bellhop/v1/loc/101/dev/tv-101/request' -m '{{\"id\":\"my-1\",\"item\":\"hk.towels\"}}'", broker.port);
+    println!("Only the demo's own TVs are bound; bind a device of your own before it asks:");
+    println!("  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{\"location\": \"101\"}}' {api}/api/v1/devices/my-tv/bind");
     println!();
 
     let (answers_tx, mut answers) = mpsc::unbounded_channel::<Answered>();
