@@ -1,6 +1,8 @@
 //! Devices end to end, with real mDNS on the host (the `bellhop simulate-device` reference device, a separate
-//! process on a private mDNS port) and a real Mosquitto: discovery and binding, one offline ticket per outage after
-//! the grace (goodbye and silent disappearance), wrong-room requests refused and audited, the retained menu.
+//! process on a private mDNS port) and a real Mosquitto: discovery and binding (never to a location the property
+//! does not know), one offline ticket per outage after the grace (goodbye and silent disappearance), wrong-room
+//! requests refused and audited, payloads that repeat a key refused, the retained menu, each device's own status
+//! under the shipped broker ACL, and a demo that adopts only its own TVs.
 
 mod support;
 
@@ -241,6 +243,275 @@ fn the_gateway_advertisement_is_visible_to_a_browser() {
     assert_eq!(resolved.get_property_val_str("api"), Some(port));
     assert_eq!(resolved.get_property_val_str("site"), Some("E2E"));
     assert_eq!(resolved.get_property_val_str("proto"), Some("1"));
+    assert_eq!(resolved.get_property_val_str("rev"), Some("2"));
     assert_eq!(resolved.get_property_val_str("mqtt"), Some("1"));
     let _ = browser.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_first_seen_on_an_unknown_location_is_not_bound_and_then_works_in_its_real_room() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, ""));
+    daemon.wait_mqtt_connected();
+    let token = daemon.token("installer");
+
+    // First seen on a location the property does not list: refused, recorded unbound with the reason, logged.
+    let mut misconfigured = Device::connect(broker.port, "999", "tv-105", &[]).await;
+    let ack = misconfigured.request(br#"{"id":"a","item":"hk.towels"}"#).await;
+    let error = ack.error.expect("rejected");
+    assert_eq!(error.code, ErrorCode::LocationMismatch);
+    assert!(error.message.contains("999"), "{}", error.message);
+    let record = device_record(&daemon.http, &token, "tv-105").await.expect("recorded");
+    assert_eq!(
+        (record["bound"].as_str(), record["state"].as_str(), record["claim"].as_str()),
+        (None, Some("unbound"), Some("999")),
+        "{record}"
+    );
+    let db = open_db(&daemon.data_dir);
+    let reason: String = db
+        .query_row(
+            "SELECT json_extract(payload, '$.reason') FROM events WHERE kind = 'device_bound'
+             AND json_extract(payload, '$.device') = 'tv-105'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("one device_bound event with a reason");
+    assert!(reason.contains("location 999 is not one this property knows"), "{reason}");
+    wait_until(Duration::from_secs(10), "the log line", || {
+        daemon.log_text().contains("claims a location this property does not know").then_some(())
+    });
+    drop(misconfigured);
+
+    // Re-configured for its real room: bound there at its first request, which is accepted.
+    let mut tv = Device::connect(broker.port, "105", "tv-105", &[]).await;
+    let ack = tv.request(br#"{"id":"b","item":"hk.towels"}"#).await;
+    assert_eq!(ack.result, AckResult::Accepted, "{ack:?}");
+    let record = device_record(&daemon.http, &token, "tv-105").await.expect("recorded");
+    assert_eq!((record["bound"].as_str(), record["state"].as_str()), (Some("105"), Some("bound")), "{record}");
+    let tickets: i64 = db.query_row("SELECT count(*) FROM tickets", [], |r| r.get(0)).unwrap();
+    assert_eq!(tickets, 1, "only the request in its real room raised a ticket");
+    assert_chain_verifies(&daemon.data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payload_that_repeats_a_key_is_bad_payload_and_raises_nothing() {
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let daemon = Daemon::start(dir.path(), &base_config(&dir.path().join("data"), broker.port, ""));
+    daemon.wait_mqtt_connected();
+    let mut tv = Device::connect(broker.port, "106", "tv-106", &[]).await;
+
+    // Whichever value would win, nothing is raised: the whole payload is refused.
+    let ack = tv.request(br#"{"id":"r1","item":"hk.towels","item":"eng.ac"}"#).await;
+    assert_eq!((ack.result, ack.id.as_str()), (AckResult::Rejected, ""), "{ack:?}");
+    let error = ack.error.expect("an error");
+    assert_eq!(error.code, ErrorCode::BadPayload);
+    assert!(error.message.contains("duplicate key \"item\""), "{}", error.message);
+    let ack = tv.feedback(br#"{"id":"f1","ticket":"E2E-1","kind":"rating","kind":"cancel","stars":5}"#).await;
+    assert_eq!(ack.error.map(|e| e.code), Some(ErrorCode::BadPayload));
+
+    // The same request without the repeat is taken: the device and the gateway are otherwise fine.
+    let ack = tv.request(br#"{"id":"r2","item":"hk.towels"}"#).await;
+    assert_eq!(ack.result, AckResult::Accepted, "{ack:?}");
+    let db = open_db(&daemon.data_dir);
+    let items: Vec<String> = db
+        .prepare("SELECT item FROM tickets")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(items, ["hk.towels"], "the repeated-key request raised nothing");
+    let rejected: i64 = db
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'request_rejected' AND json_extract(payload, '$.code') = 'bad_payload'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rejected, 2, "both refusals are journaled");
+}
+
+/// The shipped Mosquitto ACL, as the package installs it.
+const SHIPPED_ACL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deb/mosquitto/bellhop.acl.example");
+
+/// A Mosquitto password file with `users` (name, password), made with `mosquitto_passwd` as an installer does.
+fn password_file(dir: &std::path::Path, users: &[(&str, &str)]) -> std::path::PathBuf {
+    let file = dir.join("bellhop.passwd");
+    for (i, (user, password)) in users.iter().enumerate() {
+        let mut command = Command::new("mosquitto_passwd");
+        if i == 0 {
+            command.arg("-c");
+        }
+        let status = command.arg("-b").arg(&file).args([user, password]).status().expect("run mosquitto_passwd");
+        assert!(status.success(), "mosquitto_passwd {user}");
+    }
+    file
+}
+
+fn decode(payload: &[u8]) -> tv_protocol::LocationStatus {
+    tv_protocol::decode_status(payload).expect("a well-formed status")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_the_shipped_acl_a_device_reads_its_own_rooms_status_and_no_other() {
+    let dir = scratch();
+    let users = [
+        ("bellhop", "gateway-secret"),
+        ("monitor", "monitor-secret"),
+        ("tv-101", "secret-101"),
+        ("tv-102", "secret-102"),
+    ];
+    let passwd = password_file(dir.path(), &users);
+    let broker = LocalBroker::start_secured(&dir.path().join("mosquitto"), &passwd, std::path::Path::new(SHIPPED_ACL))
+        .expect("start mosquitto with the shipped ACL");
+    let text = base_config(&dir.path().join("data"), broker.port, "").replace(
+        "client_id = \"bellhop-e2e\"\n",
+        "client_id = \"bellhop-e2e\"\nusername = \"bellhop\"\npassword = \"gateway-secret\"\n",
+    );
+    let daemon = Daemon::start(dir.path(), &text);
+    daemon.wait_mqtt_connected();
+    let topics = tv_protocol::Topics::new("bellhop").unwrap();
+
+    // Room 102's TV raises a ticket and sees it in its own status.
+    let own_102 = topics.device_status("tv-102");
+    let login_102 = Some(("tv-102", "secret-102"));
+    let mut tv_102 = Device::connect_as(broker.port, "102", "tv-102", std::slice::from_ref(&own_102), login_102).await;
+    let ack = tv_102.request(br#"{"id":"a","item":"eng.ac"}"#).await;
+    let secret_ticket = ack.ticket.expect("accepted");
+    let status = loop {
+        let status = decode(&tv_102.next_on(&own_102).await);
+        if status.tickets.iter().any(|t| t.ticket == secret_ticket) {
+            break status;
+        }
+    };
+    assert_eq!(status.location, "102");
+    // It is on the location's topic too, retained, for the monitor user.
+    let room_102 = topics.status("102");
+    let login = Some(("monitor", "monitor-secret"));
+    let mut monitor = Device::connect_as(broker.port, "lobby", "monitor", std::slice::from_ref(&room_102), login).await;
+    while !decode(&monitor.next_on(&room_102).await).tickets.iter().any(|t| t.ticket == secret_ticket) {}
+
+    // Room 101's TV asks for room 102's status every way it can, and for everything under the root.
+    let own_101 = topics.device_status("tv-101");
+    let prying = [
+        own_101.clone(),
+        room_102.clone(),
+        own_102.clone(),
+        "bellhop/v1/loc/+/status".to_string(),
+        "bellhop/v1/dev/+/status".to_string(),
+        "bellhop/#".to_string(),
+    ];
+    let login_101 = Some(("tv-101", "secret-101"));
+    let mut tv_101 = Device::connect_as(broker.port, "101", "tv-101", &prying, login_101).await;
+    tv_101.publish_request(br#"{"id":"b","item":"hk.towels"}"#).await;
+    // Everything it was sent up to its ack: the retained messages its subscriptions matched came before.
+    let received = tv_101.everything_until(&topics.ack("101", "tv-101")).await;
+    let topics_seen: Vec<&str> = received.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(topics_seen.contains(&"bellhop/v1/menu"), "the retained menu arrives: {topics_seen:?}");
+    for (topic, payload) in &received {
+        assert!(
+            topic != &room_102 && topic != &own_102 && !String::from_utf8_lossy(payload).contains(&secret_ticket),
+            "room 101's TV was sent room 102's status on {topic}"
+        );
+    }
+    let ack = tv_protocol::decode_ack(&received.last().expect("the ack").1).unwrap();
+    let own_ticket = ack.ticket.expect("accepted");
+    // Its own status: room 101's, with its ticket.
+    let status = loop {
+        let status = decode(&tv_101.next_on(&own_101).await);
+        if status.tickets.iter().any(|t| t.ticket == own_ticket) {
+            break status;
+        }
+    };
+    assert_eq!(status.location, "101");
+    assert!(status.tickets.iter().all(|t| t.ticket != secret_ticket));
+
+    // An installer moves room 101's TV to 103: its status follows the binding.
+    let installer = daemon.token("installer");
+    let (code, body) =
+        post_json(&daemon.http, "/api/v1/devices/tv-101/bind", &installer, serde_json::json!({"location": "103"}))
+            .await;
+    assert_eq!(code, 200, "{body}");
+    while decode(&tv_101.next_on(&own_101).await).location != "103" {}
+}
+
+/// `bellhop demo` as a child process, interrupted (so it stops its broker) when dropped.
+struct Demo {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Demo {
+    fn start(dir: &std::path::Path) -> Demo {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bellhop"))
+            .args(["demo", "--rooms", "2", "--rate", "0.5", "--http", "127.0.0.1:0", "--dir"])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bellhop demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Demo { child, lines }
+    }
+
+    /// The first line the demo prints that `pick` accepts, within 60 s.
+    fn find<T>(&self, what: &str, pick: impl Fn(&str) -> Option<T>) -> T {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("the demo did not print {what}"));
+            if let Some(found) = pick(&line) {
+                return found;
+            }
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        if !poll_until(Duration::from_secs(20), || matches!(self.child.try_wait(), Ok(Some(_)))) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_adopts_only_its_own_tvs() {
+    let dir = scratch();
+    let demo = Demo::start(dir.path());
+    let port: u16 = demo.find("the broker's port", |l| {
+        l.strip_prefix("Mosquitto is listening on mqtt://127.0.0.1:").and_then(|p| p.trim().parse().ok())
+    });
+    let (http, token) = demo.find("the API and its token", |l| {
+        let rest = l.strip_prefix("The staff API is at http://")?;
+        let (http, token) = rest.split_once("  (token for this demo: ")?;
+        Some((http.to_owned(), token.trim_end_matches(')').to_owned()))
+    });
+
+    // Another process's device on the demo's broker, claiming one of its rooms: quarantined, never bound.
+    let mut stranger = Device::connect(port, "101", "stranger-tv", &[]).await;
+    let ack = stranger.request(br#"{"id":"s1","item":"hk.towels"}"#).await;
+    assert_eq!(ack.error.map(|e| e.code), Some(ErrorCode::UnknownDevice));
+    let record = device_record(&http, &token, "stranger-tv").await.expect("recorded");
+    assert_eq!((record["bound"].as_str(), record["state"].as_str()), (None, Some("quarantined")), "{record}");
+
+    // The demo's own TV in that room is bound and its requests are taken.
+    let own = device_record(&http, &token, "tv-101").await.expect("the demo's TV");
+    assert_eq!((own["bound"].as_str(), own["state"].as_str()), (Some("101"), Some("bound")), "{own}");
+    demo.find("an accepted request from its own TVs", |l| l.contains("-> accepted").then_some(()));
+    drop(stranger);
 }

@@ -184,7 +184,10 @@ async fn alarms_raise_one_ticket_per_episode_and_clear_as_configured() {
 
     let dir = scratch();
     let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
-    let config = base_config(&dir.path().join("data"), broker.port, &grms_config(port));
+    let config = base_config(&dir.path().join("data"), broker.port, &grms_config(port)).replace(
+        "code = \"housekeeping\"\nname = \"Housekeeping\"\n",
+        "code = \"housekeeping\"\nname = \"Housekeeping\"\npause_on_dnd = true\n",
+    );
     let daemon = Daemon::start(dir.path(), &config);
     let token = daemon.token("staff");
     let http = daemon.http.as_str();
@@ -199,7 +202,8 @@ async fn alarms_raise_one_ticket_per_episode_and_clear_as_configured() {
 
     // A make-up-room press raises a housekeeping request; by then many more polls have seen the SOS.
     registers.set(DOOR_STATION, 1);
-    wait_for_tickets(http, &token, "hk.cleaning", "the make-up-room request", |t| t.len() == 1).await;
+    let cleaning = wait_for_tickets(http, &token, "hk.cleaning", "the make-up-room request", |t| t.len() == 1).await;
+    let cleaning_number = cleaning[0]["number"].as_str().unwrap().to_owned();
     assert_eq!(tickets(http, &token, "grms.sos").await.len(), 1, "the SOS raised more than one ticket");
 
     // SOS cleared: annotated and left open for security (on_clear = annotate).
@@ -226,6 +230,11 @@ async fn alarms_raise_one_ticket_per_episode_and_clear_as_configured() {
     })
     .then_some(())
     .expect("do-not-disturb was not recorded");
+    // It pauses the SLA clock of the room's housekeeping ticket (pause_on_dnd), not that of security's SOS.
+    for (number, paused) in [(&cleaning_number, true), (&sos_number, false)] {
+        let (_, body) = get(http, &format!("/api/v1/tickets/{number}"), &token).await;
+        assert_eq!(body["ticket"]["sla"]["paused"], paused, "only pause_on_dnd departments pause: {body}");
+    }
 
     // The controller stops answering: one offline ticket for the outage, annotated when it returns.
     let _ = stop_server.send(());

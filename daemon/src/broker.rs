@@ -17,6 +17,14 @@ pub struct LocalBroker {
     child: Option<Child>,
 }
 
+/// Who may connect to a [`LocalBroker`], and to what.
+enum Access<'a> {
+    /// Anyone, to everything.
+    Open,
+    /// As the packaged broker: users from a password file, topics per an ACL file.
+    Secured { password_file: &'a Path, acl_file: &'a Path },
+}
+
 /// Where Debian installs Mosquitto, and whether it is there.
 pub fn find_mosquitto() -> Option<PathBuf> {
     let mut candidates = vec![PathBuf::from("/usr/sbin/mosquitto")];
@@ -52,6 +60,18 @@ pub fn ensure_mosquitto() -> anyhow::Result<PathBuf> {
     find_mosquitto().context("apt-get finished but mosquitto is still not found")
 }
 
+/// Tries `start` on up to five free ports: another process may take a port between choosing and binding it.
+fn on_a_free_port(start: impl Fn(u16) -> anyhow::Result<LocalBroker>) -> anyhow::Result<LocalBroker> {
+    let mut last = None;
+    for _ in 0..5 {
+        match start(free_port()?) {
+            Ok(broker) => return Ok(broker),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("could not start Mosquitto")))
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -63,30 +83,38 @@ impl LocalBroker {
         LocalBroker::start_with(dir, "")
     }
 
-    /// Like [`LocalBroker::start`], with `extra` lines appended to its configuration (a size limit, an ACL).
+    /// Like [`LocalBroker::start`], with `extra` lines appended to its configuration (a size limit, say).
     pub fn start_with(dir: &Path, extra: &str) -> anyhow::Result<LocalBroker> {
-        let mut last = None;
-        for _ in 0..5 {
-            match LocalBroker::start_configured(dir, free_port()?, extra) {
-                Ok(broker) => return Ok(broker),
-                Err(error) => last = Some(error),
-            }
-        }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("could not start Mosquitto")))
+        on_a_free_port(|port| LocalBroker::start_configured(dir, port, &Access::Open, extra))
+    }
+
+    /// Starts Mosquitto on a free port with the packaged broker's access rules: no anonymous clients, users from
+    /// `password_file` (made with `mosquitto_passwd`), topics per `acl_file`, and the user name as client id.
+    pub fn start_secured(dir: &Path, password_file: &Path, acl_file: &Path) -> anyhow::Result<LocalBroker> {
+        let access = Access::Secured { password_file, acl_file };
+        on_a_free_port(|port| LocalBroker::start_configured(dir, port, &access, ""))
     }
 
     /// Starts Mosquitto on `port` (used to restart a broker where it was).
     pub fn start_on(dir: &Path, port: u16) -> anyhow::Result<LocalBroker> {
-        LocalBroker::start_configured(dir, port, "")
+        LocalBroker::start_configured(dir, port, &Access::Open, "")
     }
 
-    fn start_configured(dir: &Path, port: u16, extra: &str) -> anyhow::Result<LocalBroker> {
+    fn start_configured(dir: &Path, port: u16, access: &Access<'_>, extra: &str) -> anyhow::Result<LocalBroker> {
         let mosquitto = ensure_mosquitto()?;
         std::fs::create_dir_all(dir)?;
         let conf = dir.join("mosquitto.conf");
         let mut file = std::fs::File::create(&conf)?;
         writeln!(file, "listener {port} 127.0.0.1")?;
-        writeln!(file, "allow_anonymous true")?;
+        match access {
+            Access::Open => writeln!(file, "allow_anonymous true")?,
+            Access::Secured { password_file, acl_file } => {
+                writeln!(file, "allow_anonymous false")?;
+                writeln!(file, "password_file {}", password_file.display())?;
+                writeln!(file, "acl_file {}", acl_file.display())?;
+                writeln!(file, "use_username_as_clientid true")?;
+            }
+        }
         writeln!(file, "persistence true")?;
         writeln!(file, "persistence_location {}/", dir.display())?;
         writeln!(file, "autosave_interval 1")?;

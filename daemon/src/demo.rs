@@ -1,5 +1,9 @@
 //! `bellhop demo`: a simulated property on this machine. It starts a private Mosquitto, runs the daemon on a
 //! demo configuration, and lets TVs in a few dozen rooms raise requests, printing each ack as it arrives.
+//!
+//! The demo adopts only its own TVs: it does not use mDNS at all (its TVs speak MQTT only, and a demo must neither
+//! browse nor advertise on the network it happens to run on), its TVs are bound to their rooms before it starts, and
+//! any other device is quarantined (`binding = "confirm"`, `unknown = "quarantine"`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -61,6 +65,7 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::write(&config_path, &text)?;
     let config = config::parse(&config_path, &text).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
     clock_in_everyone(&config)?;
+    bind_own_tvs(&config, args.rooms)?;
     let running = app::start(config).await?;
     let token = cli::issue_token(&dir.join("data"), Role::Admin, "demo")?;
     let api = format!("http://{}", running.http);
@@ -73,6 +78,8 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Watch the wire:  mosquitto_sub -p {} -t 'bellhop/v1/#' -v", broker.port);
     println!("Staff handhelds: mosquitto_sub -p {} -t 'bellhop/v1/staff/+/notify' -v", broker.port);
     println!("Raise one yourself:  mosquitto_pub -p {} -q 1 -t 'bellhop/v1/loc/101/dev/tv-101/request' -m '{{\"id\":\"my-1\",\"item\":\"hk.towels\"}}'", broker.port);
+    println!("Only the demo's own TVs are bound; bind a device of your own before it asks:");
+    println!("  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{\"location\": \"101\"}}' {api}/api/v1/devices/my-tv/bind");
     println!();
 
     let (answers_tx, mut answers) = mpsc::unbounded_channel::<Answered>();
@@ -85,7 +92,7 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
                     port: broker.port,
                     root: "bellhop".into(),
                     location: room.clone(),
-                    device: format!("tv-{room}"),
+                    device: tv_id(&room),
                     retry: Duration::from_secs(2),
                     window: 1,
                 },
@@ -156,6 +163,25 @@ fn clock_in_everyone(config: &config::Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Binds the demo's own TVs to their rooms (journaled with actor `demo`): under the demo's policy nothing else is
+/// bound without an installer.
+fn bind_own_tvs(config: &config::Config, rooms: u16) -> anyhow::Result<()> {
+    let mut store = crate::store::Store::open(&config.storage.data_dir)?;
+    for i in 0..rooms {
+        let room = room_id(i);
+        let (reply, _) = tokio::sync::oneshot::channel();
+        let command =
+            crate::core::Command::BindDevice { actor: "demo".into(), device: tv_id(&room), location: room, reply };
+        crate::core::apply_once(&mut store, config, &crate::clock::SystemClock, command)?;
+    }
+    Ok(())
+}
+
+/// The device id of the demo's TV in `room`.
+fn tv_id(room: &str) -> String {
+    format!("tv-{room}")
+}
+
 fn pick_http(wanted: &str) -> String {
     if std::net::TcpListener::bind(wanted).is_ok() {
         wanted.to_owned()
@@ -185,6 +211,15 @@ data_dir = "{data}"
 
 [http]
 listen = "{http}"
+
+# Only the demo's own TVs (bound before it starts) may speak; anything else on its broker is quarantined, and mDNS
+# is off: the demo neither browses nor advertises on the network it runs on.
+[devices]
+binding = "confirm"
+unknown = "quarantine"
+
+[devices.mdns]
+enabled = false
 
 [[departments]]
 code = "housekeeping"
@@ -287,3 +322,29 @@ escalation = "demo"
 name = "demo"
 levels = [{ after = "3m", to = "supervisor" }, { after = "10m", from = "created", to = "manager", until = "resolved" }]
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::devices::{Binding, Policy, Unknown};
+
+    #[test]
+    fn the_demo_adopts_no_device_but_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bellhop.toml");
+        let text = demo_config(&dir.path().join("data"), "mqtt://127.0.0.1:1883", "127.0.0.1:0", 3);
+        let config = config::parse(&path, &text).expect("the demo configuration is valid");
+        assert!(!config.devices.mdns.enabled, "the demo must not browse or advertise on the network");
+        assert_eq!(config.devices.policy, Policy { binding: Binding::Confirm, unknown: Unknown::Quarantine });
+
+        // Its own TVs are bound before it starts.
+        bind_own_tvs(&config, 3).unwrap();
+        let reader = crate::store::Reader::open(&config.storage.data_dir).unwrap();
+        let devices = reader.devices().list(None, None, None).unwrap();
+        let bound: Vec<_> = devices.iter().map(|d| (d.id.as_str(), d.bound.as_deref(), d.state.as_str())).collect();
+        assert_eq!(
+            bound,
+            [("tv-101", Some("101"), "bound"), ("tv-102", Some("102"), "bound"), ("tv-103", Some("103"), "bound")]
+        );
+    }
+}

@@ -172,8 +172,12 @@ pub enum EventBody {
         device: String,
         /// The location it may now speak for; `None` when quarantined or awaiting confirmation.
         location: Option<String>,
-        /// `bound`, `unbound` or `quarantined`.
+        /// `bound`, `unbound`, `quarantined` or `conflict`.
         state: String,
+        /// Why it was left unbound when that is not the policy alone (a claim of a location the property does not
+        /// know); absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// A device claims a location other than the one it is bound to; flagged, not followed.
     DeviceClaimConflict {

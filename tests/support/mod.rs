@@ -337,9 +337,23 @@ impl Device {
     /// Connects as `device` in `location`, subscribes to its ack topic (and `extra` topics), and waits for the
     /// subscription to be granted.
     pub async fn connect(port: u16, location: &str, device: &str, extra: &[String]) -> Device {
+        Device::connect_as(port, location, device, extra, None).await
+    }
+
+    /// Like [`Device::connect`], logging in with `credentials` (user name, password) when given.
+    pub async fn connect_as(
+        port: u16,
+        location: &str,
+        device: &str,
+        extra: &[String],
+        credentials: Option<(&str, &str)>,
+    ) -> Device {
         use rumqttc::{Event, MqttOptions, Packet, QoS};
         let mut options = MqttOptions::new(format!("{device}@{location}"), "127.0.0.1", port);
         options.set_keep_alive(Duration::from_secs(30));
+        if let Some((user, password)) = credentials {
+            options.set_credentials(user, password);
+        }
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 100);
         bellhop::mqtt::without_nagle(&mut eventloop);
         let (tx, acks) = tokio::sync::mpsc::unbounded_channel();
@@ -388,6 +402,29 @@ impl Device {
     /// Publishes `payload` on `topic` at QoS 1.
     pub async fn publish(&self, topic: &str, payload: &[u8]) {
         self.client.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.to_vec()).await.expect("publish");
+    }
+
+    /// Every message that arrived before the next one on `topic` (which is returned last), within 10 s: what this
+    /// device was sent up to that point.
+    pub async fn everything_until(&mut self, topic: &str) -> Vec<(String, Vec<u8>)> {
+        let mut seen: Vec<_> = self.held.drain(..).collect();
+        if let Some(i) = seen.iter().position(|(t, _)| t == topic) {
+            self.held.extend(seen.drain(i + 1..));
+            return seen;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let (t, payload) = tokio::time::timeout(left, self.acks.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no message on {topic} within 10 s"))
+                .expect("event loop alive");
+            let done = t == topic;
+            seen.push((t, payload));
+            if done {
+                return seen;
+            }
+        }
     }
 
     /// The next message on `topic`, within 10 s; messages on other topics are held for later calls.

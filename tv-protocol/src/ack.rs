@@ -84,7 +84,7 @@ impl Ack {
 
 /// Decodes an ack, as a device does. Unknown fields are ignored.
 pub fn decode_ack(payload: &[u8]) -> Result<Ack, DecodeError> {
-    Ok(serde_json::from_slice(payload)?)
+    Ok(crate::json::from_slice(payload)?)
 }
 
 #[cfg(test)]
@@ -114,5 +114,16 @@ mod tests {
         let ack = decode_ack(br#"{"id":"r","result":"merged","ticket":"A-1","new":true}"#).unwrap();
         assert_eq!(ack.result, AckResult::Merged);
         assert!(decode_ack(b"{}").is_err());
+    }
+
+    #[test]
+    fn every_decoder_refuses_a_repeated_key() {
+        assert!(decode_ack(br#"{"id":"r","result":"merged","result":"rejected","ticket":"A-1"}"#).is_err());
+        assert!(decode_ack(br#"{"id":"r","result":"merged","ticket":"A-1","new":1,"new":2}"#).is_err());
+        let status = br#"{"location":"101","location":"102","updated_at":"2026-01-01T10:00:00.000Z","tickets":[]}"#;
+        assert!(crate::decode_status(status).is_err());
+        assert!(crate::decode_menu(br#"{"version":"a","items":[],"items":[]}"#).is_err());
+        let notice = br#"{"kind":"assigned","ticket":"A-1","ticket":"A-2","item":"i","location":"1","department":"d","priority":"low","at":"t"}"#;
+        assert!(crate::decode_notice(notice).is_err());
     }
 }

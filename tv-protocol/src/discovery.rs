@@ -1,7 +1,7 @@
 //! mDNS / DNS-SD: the service types and TXT keys devices and the gateway advertise.
 
 use crate::id::validate_id;
-use crate::PROTOCOL_VERSION;
+use crate::{PROTOCOL_REVISION, PROTOCOL_VERSION};
 
 /// The service type devices advertise.
 pub const DEVICE_SERVICE: &str = "_bellhop-dev._tcp.local.";
@@ -20,13 +20,14 @@ pub struct GatewayAdvert {
 }
 
 impl GatewayAdvert {
-    /// The TXT key/value pairs, `proto` included.
+    /// The TXT key/value pairs, `proto` and `rev` (the revision of v1 the gateway speaks) included.
     pub fn txt(&self) -> Vec<(&'static str, String)> {
         vec![
             ("mqtt", self.mqtt_port.to_string()),
             ("api", self.api_port.to_string()),
             ("site", self.site.clone()),
             ("proto", PROTOCOL_VERSION.to_string()),
+            ("rev", PROTOCOL_REVISION.to_string()),
         ]
     }
 }
@@ -78,19 +79,23 @@ pub struct DeviceAdvert {
 const MAX_TXT_TEXT: usize = 128;
 
 /// Reads a device's TXT record. `loc`, `dev`, `kind` and `proto` are required; `model` and `fw` default to empty.
+/// A key that appears more than once (in any case) counts only at its first occurrence, as DNS-SD requires
+/// (RFC 6763, section 6.4): a later `LOC=102` never overrides `loc=101`.
 pub fn parse_device_txt<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<DeviceAdvert, String> {
-    let (mut location, mut device, mut kind, mut model, mut firmware, mut proto) = (None, None, None, "", "", None);
+    let (mut location, mut device, mut kind, mut model, mut firmware, mut proto) = (None, None, None, None, None, None);
     for (key, value) in pairs {
-        match key.to_ascii_lowercase().as_str() {
-            "loc" => location = Some(value),
-            "dev" => device = Some(value),
-            "kind" => kind = Some(value),
-            "model" => model = value,
-            "fw" => firmware = value,
-            "proto" => proto = Some(value),
-            _ => {}
-        }
+        let slot = match key.to_ascii_lowercase().as_str() {
+            "loc" => &mut location,
+            "dev" => &mut device,
+            "kind" => &mut kind,
+            "model" => &mut model,
+            "fw" => &mut firmware,
+            "proto" => &mut proto,
+            _ => continue,
+        };
+        slot.get_or_insert(value);
     }
+    let (model, firmware) = (model.unwrap_or(""), firmware.unwrap_or(""));
     let id = |key: &str, value: Option<&str>| {
         let value = value.ok_or_else(|| format!("TXT {key} is missing"))?;
         validate_id(value).map_err(|e| format!("TXT {key} {value:?} {e}"))?;
@@ -142,9 +147,21 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_key_counts_only_at_its_first_occurrence() {
+        let twice = parse_device_txt([("loc", "101"), ("dev", "d"), ("kind", "tv"), ("LOC", "102"), ("proto", "1")]);
+        assert_eq!(twice.unwrap().location, "101");
+        let bad_later =
+            [("loc", "1"), ("dev", "d"), ("kind", "tv"), ("kind", "fridge"), ("proto", "1"), ("proto", "x")];
+        let advert = parse_device_txt(bad_later).unwrap();
+        assert_eq!((advert.kind, advert.proto), (DeviceKind::Tv, 1));
+        let bad_first = [("loc", "1 2"), ("loc", "1"), ("dev", "d"), ("kind", "tv"), ("proto", "1")];
+        assert!(parse_device_txt(bad_first).is_err(), "a later good value does not repair a bad first one");
+    }
+
+    #[test]
     fn gateway_txt_has_the_documented_keys() {
         let txt = GatewayAdvert { mqtt_port: 1883, api_port: 8080, site: "HTL1".into() }.txt();
         let keys: Vec<_> = txt.iter().map(|(k, _)| *k).collect();
-        assert_eq!(keys, ["mqtt", "api", "site", "proto"]);
+        assert_eq!(keys, ["mqtt", "api", "site", "proto", "rev"]);
     }
 }

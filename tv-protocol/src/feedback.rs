@@ -101,6 +101,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_repeated_key_is_bad_payload() {
+        for payload in [
+            &br#"{"id":"f","ticket":"HTL1-1","kind":"rating","stars":1,"stars":5}"#[..],
+            br#"{"id":"f","ticket":"HTL1-1","ticket":"HTL1-2","kind":"cancel"}"#,
+            br#"{"id":"f","ticket":"HTL1-1","kind":"rating","kind":"cancel","stars":3}"#,
+        ] {
+            let r = decode_feedback(payload).unwrap_err();
+            assert_eq!(r.code, ErrorCode::BadPayload, "{}", String::from_utf8_lossy(payload));
+            assert!(r.message.contains("duplicate key"), "{}", r.message);
+        }
+    }
+
     proptest! {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {

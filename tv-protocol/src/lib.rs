@@ -9,6 +9,7 @@ mod discovery;
 mod error;
 mod feedback;
 mod id;
+mod json;
 mod menu;
 mod notice;
 mod presence;
@@ -30,6 +31,10 @@ pub use topic::{Topic, TopicError, Topics};
 
 /// The protocol version spoken here; it appears in every topic (`v1`) and in the `proto` TXT key.
 pub const PROTOCOL_VERSION: u32 = 1;
+/// The revision of v1 described here. Revisions only add to v1; `docs/tv-protocol.md` lists what each one added.
+/// Revision 2 added the device status topic ([`Topics::device_status`]), the one status a device may read under
+/// the shipped broker ACL.
+pub const PROTOCOL_REVISION: u32 = 2;
 /// The topic root when the configuration does not name one.
 pub const DEFAULT_ROOT: &str = "bellhop";
 /// The largest request or feedback payload the gateway reads; larger ones are rejected with `too_large`.

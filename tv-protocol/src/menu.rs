@@ -37,7 +37,7 @@ impl Menu {
 
 /// Decodes a menu, as a device does. Unknown fields are ignored.
 pub fn decode_menu(payload: &[u8]) -> Result<Menu, DecodeError> {
-    Ok(serde_json::from_slice(payload)?)
+    Ok(crate::json::from_slice(payload)?)
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ impl StaffNotice {
 
 /// Decodes a notice, as a handheld does. Unknown fields are ignored.
 pub fn decode_notice(payload: &[u8]) -> Result<StaffNotice, DecodeError> {
-    Ok(serde_json::from_slice(payload)?)
+    Ok(crate::json::from_slice(payload)?)
 }
 
 #[cfg(test)]

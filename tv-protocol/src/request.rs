@@ -82,7 +82,8 @@ pub fn decode_request(payload: &[u8]) -> Result<Request, Rejection> {
     })
 }
 
-/// Checks the size and parses a JSON object; shared by the request and feedback decoders.
+/// Checks the size and parses a JSON object; shared by the request and feedback decoders. An object that repeats a
+/// key, at any depth, is refused: which of the two values would count is exactly what a spoofer would exploit.
 pub(crate) fn decode_object(payload: &[u8]) -> Result<Map<String, Value>, Rejection> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(Rejection {
@@ -91,9 +92,12 @@ pub(crate) fn decode_object(payload: &[u8]) -> Result<Map<String, Value>, Reject
             id: None,
         });
     }
-    match serde_json::from_slice::<Value>(payload) {
+    match crate::json::parse(payload) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(Rejection::bad("payload must be a JSON object", None)),
+        Err(error) if error.classify() == serde_json::error::Category::Data => {
+            Err(Rejection::bad(format!("payload is not a valid JSON object: {error}"), None))
+        }
         Err(error) => Err(Rejection::bad(format!("payload is not JSON: {error}"), None)),
     }
 }
@@ -170,6 +174,26 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_key_is_bad_payload_whichever_key_it_is() {
+        for payload in [
+            &br#"{"id":"r1","item":"hk.towels","item":"sec.sos"}"#[..],
+            br#"{"id":"r1","id":"r2","item":"hk.towels"}"#,
+            br#"{"id":"r1","item":"hk.towels","qty":1,"qty":9}"#,
+            br#"{"id":"r1","item":"hk.towels","x":{"y":1,"y":2}}"#,
+            br#"{"id":"r1","item":"hk.towels","note":null,"note":"again"}"#,
+        ] {
+            let r = decode_request(payload).unwrap_err();
+            assert_eq!(
+                (r.code, r.id.as_deref()),
+                (ErrorCode::BadPayload, None),
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
+            assert!(r.message.contains("duplicate key"), "{}", r.message);
+        }
+    }
+
+    #[test]
     fn oversized_payloads_are_too_large() {
         let big = format!(r#"{{"id":"b","item":"hk.towels","note":"{}"}}"#, " ".repeat(MAX_PAYLOAD_BYTES));
         assert_eq!(code(big.as_bytes()), (ErrorCode::TooLarge, None));
@@ -195,6 +219,20 @@ mod tests {
         #[test]
         fn valid_requests_round_trip(r in request()) {
             prop_assert_eq!(decode_request(&encode_request(&r)), Ok(r));
+        }
+
+        /// A valid request with any one of its fields repeated (with any value) is refused as a whole.
+        #[test]
+        fn a_valid_request_with_a_repeated_field_is_refused(r in request(), pick in any::<prop::sample::Index>(), again in "[a-z.]{1,10}") {
+            let encoded = encode_request(&r);
+            let object: Map<String, Value> = serde_json::from_slice(&encoded).unwrap();
+            let keys: Vec<&String> = object.keys().collect();
+            let key = keys[pick.index(keys.len())];
+            let mut text = String::from_utf8(encoded.clone()).unwrap();
+            text.pop();
+            text.push_str(&format!(",{}:{}}}", serde_json::to_string(key).unwrap(), serde_json::to_string(&again).unwrap()));
+            let rejection = decode_request(text.as_bytes()).unwrap_err();
+            prop_assert_eq!(rejection.code, ErrorCode::BadPayload);
         }
     }
 }

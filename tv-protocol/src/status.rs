@@ -41,7 +41,7 @@ impl LocationStatus {
 
 /// Decodes a location status, as a device does. Unknown fields are ignored.
 pub fn decode_status(payload: &[u8]) -> Result<LocationStatus, DecodeError> {
-    Ok(serde_json::from_slice(payload)?)
+    Ok(crate::json::from_slice(payload)?)
 }
 
 #[cfg(test)]

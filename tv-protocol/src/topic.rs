@@ -13,8 +13,12 @@ pub enum Topic {
     Feedback { location: String, device: String },
     /// `{root}/v1/loc/{location}/dev/{device}/presence`: the device (and its last will), QoS 1, retained.
     Presence { location: String, device: String },
-    /// `{root}/v1/loc/{location}/status`: gateway → devices, QoS 1, retained.
+    /// `{root}/v1/loc/{location}/status`: gateway → the gateway's own tools and monitoring, QoS 1, retained. Devices
+    /// read [`Topic::DeviceStatus`] instead; the shipped broker ACL keeps them off this topic.
     Status { location: String },
+    /// `{root}/v1/dev/{device}/status`: gateway → one device, QoS 1, retained: the status of the location the device
+    /// is bound to. Readable by that device alone under the shipped broker ACL.
+    DeviceStatus { device: String },
     /// `{root}/v1/menu`: gateway → devices, QoS 1, retained.
     Menu,
     /// `{root}/v1/staff/{staff}/notify`: gateway → staff handhelds, QoS 1.
@@ -81,6 +85,11 @@ impl Topics {
         format!("{}/loc/{location}/status", self.base)
     }
 
+    /// The retained status of the location `device` is bound to, for that device alone.
+    pub fn device_status(&self, device: &str) -> String {
+        format!("{}/dev/{device}/status", self.base)
+    }
+
     /// The retained menu (request catalog).
     pub fn menu(&self) -> String {
         format!("{}/menu", self.base)
@@ -121,6 +130,7 @@ impl Topics {
             ["menu"] => Ok(Topic::Menu),
             ["staff", staff, "notify"] => Ok(Topic::StaffNotify { staff: id("staff", staff)? }),
             ["loc", location, "status"] => Ok(Topic::Status { location: id("location", location)? }),
+            ["dev", device, "status"] => Ok(Topic::DeviceStatus { device: id("device", device)? }),
             ["loc", location, "dev", device, leaf] => {
                 let location = id("location", location)?;
                 let device = id("device", device)?;
@@ -154,6 +164,7 @@ mod tests {
         assert_eq!(t.feedback("1204", "tv-1"), "bellhop/v1/loc/1204/dev/tv-1/feedback");
         assert_eq!(t.presence("1204", "tv-1"), "bellhop/v1/loc/1204/dev/tv-1/presence");
         assert_eq!(t.status("1204"), "bellhop/v1/loc/1204/status");
+        assert_eq!(t.device_status("tv-1"), "bellhop/v1/dev/tv-1/status");
         assert_eq!(t.menu(), "bellhop/v1/menu");
         assert_eq!(t.staff_notify("ana"), "bellhop/v1/staff/ana/notify");
         assert_eq!(t.request_filter(), "bellhop/v1/loc/+/dev/+/request");
@@ -177,6 +188,7 @@ mod tests {
             (t.feedback(&l, &d), Topic::Feedback { location: l.clone(), device: d.clone() }),
             (t.presence(&l, &d), Topic::Presence { location: l.clone(), device: d.clone() }),
             (t.status(&l), Topic::Status { location: l.clone() }),
+            (t.device_status(&d), Topic::DeviceStatus { device: d.clone() }),
             (t.menu(), Topic::Menu),
             (t.staff_notify("ana"), Topic::StaffNotify { staff: "ana".into() }),
         ];

@@ -6,7 +6,7 @@ use super::command::{
     Command, CoreError, DeviceObservation, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
 };
 use crate::config::{CatalogItem, Config};
-use crate::engine::devices::{self as device_rules, Observation, Verdict};
+use crate::engine::devices::{self as device_rules, Observation, Rules, Verdict};
 use crate::engine::flood::{Flood, Limited};
 use crate::engine::intake::{self, Decision, Facts};
 use crate::engine::lifecycle::{self, IllegalTransition};
@@ -125,6 +125,11 @@ fn request_id(request: &Result<Request, Rejection>) -> String {
         Ok(r) => r.id.clone(),
         Err(rejection) => rejection.id.clone().unwrap_or_default(),
     }
+}
+
+/// Whether the property knows `location`: every location does while none are listed.
+fn known_location(config: &Config, location: &str) -> bool {
+    config.locations.is_empty() || config.locations.contains_key(location)
 }
 
 fn eta_s(item: &CatalogItem) -> Option<u32> {
@@ -357,7 +362,7 @@ impl Cx<'_, '_> {
     }
 
     pub(super) fn location_known(&self, location: &str) -> bool {
-        self.config.locations.is_empty() || self.config.locations.contains_key(location)
+        known_location(self.config, location)
     }
 
     fn device_feedback(&mut self, origin: &Origin, feedback: Result<Feedback, Rejection>) -> Result<Ack, StoreError> {
@@ -462,6 +467,10 @@ impl Cx<'_, '_> {
                 ErrorCode::LocationMismatch,
                 format!("device {} is bound to location {bound}, not {}", origin.device, origin.location),
             )),
+            Verdict::UnknownLocation => Some((
+                ErrorCode::LocationMismatch,
+                format!("location {} is not one this property knows", origin.location),
+            )),
             Verdict::Refused { reason } => Some((ErrorCode::UnknownDevice, reason)),
         })
     }
@@ -475,9 +484,16 @@ impl Cx<'_, '_> {
         observation: Observation<'_>,
     ) -> Result<Verdict, StoreError> {
         let current = self.txn.device_query().get(id)?;
-        let outcome = device_rules::observe(current.as_ref(), id, observation, self.config.devices.policy, self.at);
+        let config = self.config;
+        let known = |location: &str| known_location(config, location);
+        let rules = Rules { policy: config.devices.policy, known: &known };
+        let outcome = device_rules::observe(current.as_ref(), id, observation, rules, self.at);
         let Some(mut device) = outcome.device else { return Ok(outcome.verdict) };
         for body in outcome.events {
+            if let EventBody::DeviceBound { reason: Some(reason), .. } = &body {
+                let claim = device.claim.as_deref().unwrap_or("");
+                tracing::warn!(device = id, claim, reason = %reason, "A device is not bound: it claims a location this property does not know.");
+            }
             self.append(actor, body)?;
         }
         if device.online {

@@ -1,6 +1,9 @@
 //! Pure decisions about devices: what an observation (an mDNS advert or removal, an MQTT presence, a request, an
 //! installer's binding) changes in a device's record, which events say so, and whether a request may speak for the
-//! location in its topic. No I/O, no clock: the time comes in.
+//! location in its topic. No I/O, no clock: the time and the property's locations come in.
+//!
+//! A device is bound at first sight only to a location the property knows: a claim of any other location leaves it
+//! unbound (journaled with the reason), and it is bound the first time it claims a location the property knows.
 
 use serde::Deserialize;
 use tv_protocol::DeviceAdvert;
@@ -82,6 +85,8 @@ pub enum Verdict {
         /// Where it is bound.
         bound: String,
     },
+    /// The device is not bound and the location in the topic is not one the property knows.
+    UnknownLocation,
     /// The device is unknown, quarantined or awaiting confirmation.
     Refused {
         /// Why, for the ack.
@@ -120,8 +125,30 @@ fn blank(id: &str, at: &str) -> Device {
     }
 }
 
+/// What the rules need from the configuration: the device policy and which locations the property knows.
+#[derive(Clone, Copy)]
+pub struct Rules<'a> {
+    /// The device policy.
+    pub policy: Policy,
+    /// Whether a location is one the property knows.
+    pub known: &'a dyn Fn(&str) -> bool,
+}
+
+impl Policy {
+    /// Whether a device that is not bound yet is bound to the first known location it claims.
+    fn binds_at_first_sight(self) -> bool {
+        self.binding == Binding::FirstSight && self.unknown == Unknown::Accept
+    }
+}
+
 /// Applies one observation to a device's current record.
-pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>, policy: Policy, at: &str) -> Outcome {
+pub fn observe(
+    current: Option<&Device>,
+    id: &str,
+    observation: Observation<'_>,
+    rules: Rules<'_>,
+    at: &str,
+) -> Outcome {
     let mut events = Vec::new();
     let mut verdict = Verdict::Allowed;
     let is_new = current.is_none();
@@ -140,7 +167,7 @@ pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>,
                     "mdns",
                 ));
                 d.claim = Some(advert.location.clone());
-                bind_first_sight(&mut d, policy, &mut events);
+                bind_first_sight(&mut d, rules, &mut events);
             } else if d.kind != advert.kind.as_str()
                 || d.claim.as_deref() != Some(&advert.location)
                 || d.model != advert.model
@@ -170,6 +197,9 @@ pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>,
                     _ => {}
                 }
             }
+            if !is_new {
+                adopt(&mut d, &advert.location, rules, &mut events);
+            }
             d.kind = advert.kind.as_str().to_owned();
             d.model = advert.model.clone();
             d.firmware = advert.firmware.clone();
@@ -187,24 +217,27 @@ pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>,
             liveness(&mut d, changed, "mdns_removed", at, &mut events);
         }
         Observation::Presence { location, online } => {
-            if is_new && !admit_unknown(&mut d, location, policy, &mut events) {
+            if is_new && !admit_unknown(&mut d, location, rules, &mut events) {
                 return Outcome { device: None, events, verdict };
             }
+            adopt(&mut d, location, rules, &mut events);
             let changed = d.presence != Some(online);
             d.presence = Some(online);
             liveness(&mut d, changed, "presence", at, &mut events);
         }
         Observation::Request { location } => {
-            if is_new && !admit_unknown(&mut d, location, policy, &mut events) {
+            if is_new && !admit_unknown(&mut d, location, rules, &mut events) {
                 verdict = Verdict::Refused { reason: "unknown devices are refused here".into() };
                 return Outcome { device: None, events, verdict };
             }
+            adopt(&mut d, location, rules, &mut events);
             verdict = match (&d.bound, d.state.as_str()) {
                 (Some(bound), _) if bound == location => Verdict::Allowed,
                 (Some(bound), _) => Verdict::Mismatch { bound: bound.clone() },
                 (None, "quarantined") => {
                     Verdict::Refused { reason: "the device is quarantined until an installer binds it".into() }
                 }
+                (None, _) if !(rules.known)(location) => Verdict::UnknownLocation,
                 (None, _) => Verdict::Refused { reason: "the device awaits an installer's confirmation".into() },
             };
             if !is_new && events.is_empty() {
@@ -226,6 +259,7 @@ pub fn observe(current: Option<&Device>, id: &str, observation: Observation<'_>,
                 device: id.to_owned(),
                 location: Some(location.to_owned()),
                 state: d.state.clone(),
+                reason: None,
             });
         }
     }
@@ -256,20 +290,53 @@ fn seen(
     }
 }
 
-/// Binds a new device to its claim, or leaves it awaiting an installer: in confirm mode, and whenever unknown
-/// devices are not simply accepted.
-fn bind_first_sight(d: &mut Device, policy: Policy, events: &mut Vec<EventBody>) {
-    let (bound, state) = match (policy.binding, policy.unknown) {
-        (Binding::FirstSight, Unknown::Accept) => (d.claim.clone(), "bound"),
-        _ => (None, "unbound"),
+/// Binds a new device to its claim, or leaves it awaiting an installer: in confirm mode, whenever unknown devices
+/// are not simply accepted, and when the claim is not a location the property knows (journaled with the reason).
+fn bind_first_sight(d: &mut Device, rules: Rules<'_>, events: &mut Vec<EventBody>) {
+    let claim = d.claim.clone().unwrap_or_default();
+    let (bound, state, reason) = if !rules.policy.binds_at_first_sight() {
+        (None, "unbound", None)
+    } else if !(rules.known)(&claim) {
+        (None, "unbound", Some(unknown_claim(&claim)))
+    } else {
+        (Some(claim), "bound", None)
     };
     d.bound = bound.clone();
     d.state = state.into();
-    events.push(EventBody::DeviceBound { device: d.id.clone(), location: bound, state: state.into() });
+    events.push(EventBody::DeviceBound { device: d.id.clone(), location: bound, state: state.into(), reason });
+}
+
+/// Why a device is left unbound at first sight.
+pub fn unknown_claim(location: &str) -> String {
+    format!(
+        "location {location} is not one this property knows; the device is bound when it claims a location the \
+         property knows, or when an installer binds it"
+    )
+}
+
+/// A device left unbound (its first claim named a location the property does not know, or it was recorded under
+/// another policy) is bound at its first claim of a known location, as at first sight.
+fn adopt(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<EventBody>) {
+    if d.bound.is_some() || d.state != "unbound" || !rules.policy.binds_at_first_sight() || !(rules.known)(location) {
+        return;
+    }
+    if !d.mdns {
+        // Only an mDNS advertisement is a standing claim; for a device met over MQTT its topic is its claim.
+        d.claim = Some(location.to_owned());
+    }
+    d.bound = Some(location.to_owned());
+    d.state = if d.claim.as_deref().is_some_and(|c| c != location) { "conflict" } else { "bound" }.into();
+    events.push(EventBody::DeviceBound {
+        device: d.id.clone(),
+        location: Some(location.to_owned()),
+        state: d.state.clone(),
+        reason: None,
+    });
 }
 
 /// A device first met over MQTT: recorded per policy. Returns whether it is stored at all.
-fn admit_unknown(d: &mut Device, location: &str, policy: Policy, events: &mut Vec<EventBody>) -> bool {
+fn admit_unknown(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<EventBody>) -> bool {
+    let policy = rules.policy;
     if policy.unknown == Unknown::Reject {
         return false;
     }
@@ -277,9 +344,14 @@ fn admit_unknown(d: &mut Device, location: &str, policy: Policy, events: &mut Ve
     d.claim = Some(location.to_owned());
     if policy.unknown == Unknown::Quarantine {
         d.state = "quarantined".into();
-        events.push(EventBody::DeviceBound { device: d.id.clone(), location: None, state: "quarantined".into() });
+        events.push(EventBody::DeviceBound {
+            device: d.id.clone(),
+            location: None,
+            state: "quarantined".into(),
+            reason: None,
+        });
     } else {
-        bind_first_sight(d, policy, events);
+        bind_first_sight(d, rules, events);
     }
     true
 }
@@ -315,6 +387,15 @@ mod tests {
         }
     }
 
+    /// Every location is known but `999`.
+    fn known(location: &str) -> bool {
+        location != "999"
+    }
+
+    fn rules(policy: Policy) -> Rules<'static> {
+        Rules { policy, known: &known }
+    }
+
     fn kinds(outcome: &Outcome) -> Vec<&'static str> {
         outcome.events.iter().map(EventBody::kind).collect()
     }
@@ -322,13 +403,14 @@ mod tests {
     fn first(policy: Policy) -> Device {
         let a = advert("101");
         let obs = Observation::Advert { advert: &a, addresses: vec!["10.0.0.5".into()] };
-        observe(None, "tv-1", obs, policy, AT).device.unwrap()
+        observe(None, "tv-1", obs, rules(policy), AT).device.unwrap()
     }
 
     #[test]
     fn first_sight_binds_to_the_claim_and_comes_online() {
         let a = advert("101");
-        let out = observe(None, "tv-1", Observation::Advert { advert: &a, addresses: vec![] }, Policy::default(), AT);
+        let out =
+            observe(None, "tv-1", Observation::Advert { advert: &a, addresses: vec![] }, rules(Policy::default()), AT);
         assert_eq!(kinds(&out), ["device_seen", "device_bound", "device_liveness"]);
         let d = out.device.unwrap();
         assert_eq!((d.bound.as_deref(), d.state.as_str(), d.online), (Some("101"), "bound", true));
@@ -342,7 +424,7 @@ mod tests {
             Some(&d),
             "tv-1",
             Observation::Advert { advert: &a, addresses: vec!["10.0.0.5".into()] },
-            Policy::default(),
+            rules(Policy::default()),
             AT,
         );
         assert_eq!(same, Outcome { device: None, events: vec![], verdict: Verdict::Allowed });
@@ -351,7 +433,7 @@ mod tests {
             Some(&d),
             "tv-1",
             Observation::Advert { advert: &newer, addresses: vec!["10.0.0.5".into()] },
-            Policy::default(),
+            rules(Policy::default()),
             AT,
         );
         assert_eq!(kinds(&out), ["device_updated"]);
@@ -365,17 +447,18 @@ mod tests {
             Some(&d),
             "tv-1",
             Observation::Advert { advert: &moved, addresses: vec!["10.0.0.5".into()] },
-            Policy::default(),
+            rules(Policy::default()),
             AT,
         );
         assert_eq!(kinds(&out), ["device_updated", "device_claim_conflict"]);
         let d = out.device.unwrap();
         assert_eq!((d.bound.as_deref(), d.state.as_str()), (Some("101"), "conflict"));
         let verdict =
-            observe(Some(&d), "tv-1", Observation::Request { location: "301" }, Policy::default(), AT).verdict;
+            observe(Some(&d), "tv-1", Observation::Request { location: "301" }, rules(Policy::default()), AT).verdict;
         assert_eq!(verdict, Verdict::Mismatch { bound: "101".into() });
-        let bound =
-            observe(Some(&d), "tv-1", Observation::Bind { location: "301" }, Policy::default(), AT).device.unwrap();
+        let bound = observe(Some(&d), "tv-1", Observation::Bind { location: "301" }, rules(Policy::default()), AT)
+            .device
+            .unwrap();
         assert_eq!((bound.bound.as_deref(), bound.state.as_str()), (Some("301"), "bound"));
     }
 
@@ -384,11 +467,11 @@ mod tests {
         let policy = Policy { binding: Binding::Confirm, ..Policy::default() };
         let d = first(policy);
         assert_eq!(d.bound, None);
-        let held = observe(Some(&d), "tv-1", Observation::Request { location: "101" }, policy, AT);
+        let held = observe(Some(&d), "tv-1", Observation::Request { location: "101" }, rules(policy), AT);
         assert!(matches!(held.verdict, Verdict::Refused { .. }));
-        let d = observe(Some(&d), "tv-1", Observation::Bind { location: "101" }, policy, AT).device.unwrap();
+        let d = observe(Some(&d), "tv-1", Observation::Bind { location: "101" }, rules(policy), AT).device.unwrap();
         assert_eq!(
-            observe(Some(&d), "tv-1", Observation::Request { location: "101" }, policy, AT).verdict,
+            observe(Some(&d), "tv-1", Observation::Request { location: "101" }, rules(policy), AT).verdict,
             Verdict::Allowed
         );
     }
@@ -401,35 +484,110 @@ mod tests {
 
     #[test]
     fn a_device_met_only_over_mqtt_is_never_offline_and_moves_cleanly() {
-        let out = observe(None, "tv-9", Observation::Request { location: "101" }, Policy::default(), AT);
+        let out = observe(None, "tv-9", Observation::Request { location: "101" }, rules(Policy::default()), AT);
         let d = out.device.unwrap();
         assert_eq!(d.offline_since, None, "never seen online, so never offline");
-        let moved = observe(Some(&d), "tv-9", Observation::Bind { location: "102" }, Policy::default(), AT);
+        let moved = observe(Some(&d), "tv-9", Observation::Bind { location: "102" }, rules(Policy::default()), AT);
         assert_eq!(moved.device.unwrap().state, "bound");
     }
 
     #[test]
     fn unknown_devices_follow_the_policy() {
         let request = Observation::Request { location: "101" };
-        let accept = observe(None, "tv-9", request.clone(), Policy::default(), AT);
+        let accept = observe(None, "tv-9", request.clone(), rules(Policy::default()), AT);
         assert_eq!((accept.verdict.clone(), kinds(&accept)), (Verdict::Allowed, vec!["device_seen", "device_bound"]));
-        let quarantine =
-            observe(None, "tv-9", request.clone(), Policy { unknown: Unknown::Quarantine, ..Policy::default() }, AT);
+        let quarantine = observe(
+            None,
+            "tv-9",
+            request.clone(),
+            rules(Policy { unknown: Unknown::Quarantine, ..Policy::default() }),
+            AT,
+        );
         assert!(matches!(quarantine.verdict, Verdict::Refused { .. }));
         assert_eq!(quarantine.device.unwrap().state, "quarantined");
-        let reject = observe(None, "tv-9", request, Policy { unknown: Unknown::Reject, ..Policy::default() }, AT);
+        let reject =
+            observe(None, "tv-9", request, rules(Policy { unknown: Unknown::Reject, ..Policy::default() }), AT);
         assert!(matches!(reject.verdict, Verdict::Refused { .. }));
         assert_eq!((reject.device, reject.events.len()), (None, 0));
+    }
+
+    #[test]
+    fn first_sight_never_binds_to_an_unknown_location_and_the_real_room_binds_later() {
+        // Met over MQTT on a location the property does not know: recorded unbound, with the reason, and refused
+        // with location_mismatch; nothing is bound.
+        let out = observe(None, "tv-9", Observation::Request { location: "999" }, rules(Policy::default()), AT);
+        assert_eq!(kinds(&out), ["device_seen", "device_bound"]);
+        assert_eq!(out.verdict, Verdict::UnknownLocation);
+        match &out.events[1] {
+            EventBody::DeviceBound { location: None, state, reason: Some(reason), .. } => {
+                assert_eq!(state, "unbound");
+                assert!(reason.contains("location 999 is not one this property knows"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let d = out.device.unwrap();
+        assert_eq!((d.bound.as_deref(), d.state.as_str(), d.claim.as_deref()), (None, "unbound", Some("999")));
+
+        // Asking again for the unknown location changes nothing and is refused the same way.
+        let again = observe(Some(&d), "tv-9", Observation::Request { location: "999" }, rules(Policy::default()), AT);
+        assert_eq!((again.device, again.events.len(), again.verdict), (None, 0, Verdict::UnknownLocation));
+
+        // Its real room: bound at that first claim, and allowed.
+        let real = observe(Some(&d), "tv-9", Observation::Request { location: "101" }, rules(Policy::default()), AT);
+        assert_eq!((kinds(&real), real.verdict), (vec!["device_bound"], Verdict::Allowed));
+        let d = real.device.unwrap();
+        assert_eq!((d.bound.as_deref(), d.state.as_str(), d.claim.as_deref()), (Some("101"), "bound", Some("101")));
+        // From then on it is bound like any other device: the unknown location is a mismatch.
+        let back = observe(Some(&d), "tv-9", Observation::Request { location: "999" }, rules(Policy::default()), AT);
+        assert_eq!(back.verdict, Verdict::Mismatch { bound: "101".into() });
+    }
+
+    #[test]
+    fn an_advert_of_an_unknown_location_is_not_bound_until_it_advertises_a_known_one() {
+        let a = advert("999");
+        let obs = Observation::Advert { advert: &a, addresses: vec![] };
+        let d = observe(None, "tv-1", obs, rules(Policy::default()), AT).device.unwrap();
+        assert_eq!((d.bound.as_deref(), d.state.as_str(), d.online), (None, "unbound", true));
+        // Presence on an unknown topic location does not bind it either.
+        let presence = Observation::Presence { location: "999", online: true };
+        let d = observe(Some(&d), "tv-1", presence, rules(Policy::default()), AT).device.unwrap();
+        assert_eq!(d.bound, None);
+        let fixed = advert("101");
+        let out = observe(
+            Some(&d),
+            "tv-1",
+            Observation::Advert { advert: &fixed, addresses: vec![] },
+            rules(Policy::default()),
+            AT,
+        );
+        assert_eq!(kinds(&out), ["device_updated", "device_bound"]);
+        let d = out.device.unwrap();
+        assert_eq!((d.bound.as_deref(), d.state.as_str()), (Some("101"), "bound"));
+    }
+
+    #[test]
+    fn a_device_left_unbound_by_policy_is_not_adopted_under_that_policy() {
+        let confirm = Policy { binding: Binding::Confirm, ..Policy::default() };
+        let d = first(confirm);
+        let out = observe(Some(&d), "tv-1", Observation::Request { location: "101" }, rules(confirm), AT);
+        assert!(matches!(out.verdict, Verdict::Refused { .. }), "{out:?}");
+        assert_eq!(out.events.len(), 0);
+        let quarantine = Policy { unknown: Unknown::Quarantine, ..Policy::default() };
+        let q = observe(None, "tv-8", Observation::Request { location: "999" }, rules(quarantine), AT);
+        assert!(matches!(q.verdict, Verdict::Refused { .. }), "quarantine is refused before the location is looked at");
+        let q = q.device.unwrap();
+        let later = observe(Some(&q), "tv-8", Observation::Request { location: "101" }, rules(quarantine), AT);
+        assert!(matches!(later.verdict, Verdict::Refused { .. }));
     }
 
     #[test]
     fn online_while_either_mdns_or_presence_says_so() {
         let d = first(Policy::default());
         let presence = |d: &Device, online| {
-            observe(Some(d), "tv-1", Observation::Presence { location: "101", online }, Policy::default(), AT)
+            observe(Some(d), "tv-1", Observation::Presence { location: "101", online }, rules(Policy::default()), AT)
         };
         let d = presence(&d, true).device.unwrap();
-        let gone = observe(Some(&d), "tv-1", Observation::MdnsGone, Policy::default(), AT).device.unwrap();
+        let gone = observe(Some(&d), "tv-1", Observation::MdnsGone, rules(Policy::default()), AT).device.unwrap();
         assert!(gone.online, "presence still says online");
         let out = presence(&gone, false);
         assert_eq!(kinds(&out), ["device_liveness"]);

@@ -1,5 +1,7 @@
-//! The retained location status topics: republished after every commit that touches a location, and in full after
-//! every (re)connect so a crash between commit and publish is repaired.
+//! The retained status topics: each location's (`loc/{location}/status`, for the gateway's tools and monitoring) and
+//! each bound device's copy of its location's (`dev/{device}/status`, the one a device may read under the shipped
+//! ACL). Republished after every commit that touches a location or binds a device there, and in full after every
+//! (re)connect so a crash between commit and publish is repaired.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,7 +12,8 @@ use tv_protocol::{LocationStatus, StatusTicket, Topics};
 
 use super::session::MqttLink;
 use crate::clock::format_time;
-use crate::core::CoreHandle;
+use crate::core::{Committed, CoreHandle};
+use crate::event::EventBody;
 use crate::store::{ReadPool, Ticket};
 
 /// Publishes status until shutdown.
@@ -35,7 +38,7 @@ pub async fn run(
                 everything = true;
             }
             batch = committed.recv() => match batch {
-                Ok(batch) => dirty.extend(batch.locations.iter().cloned()),
+                Ok(batch) => mark(&mut dirty, &batch),
                 Err(broadcast::error::RecvError::Lagged(_)) => everything = true,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -43,7 +46,7 @@ pub async fn run(
         // Coalesce whatever else is already waiting: one publish per location, however many commits touched it.
         loop {
             match committed.try_recv() {
-                Ok(batch) => dirty.extend(batch.locations.iter().cloned()),
+                Ok(batch) => mark(&mut dirty, &batch),
                 Err(broadcast::error::TryRecvError::Lagged(_)) => everything = true,
                 Err(_) => break,
             }
@@ -54,6 +57,10 @@ pub async fn run(
                 Ok(open) => dirty.extend(open),
                 Err(error) => tracing::warn!(%error, "Could not list locations with open tickets."),
             }
+            match reads.with(|r| r.devices().list(None, None, None)).await {
+                Ok(devices) => dirty.extend(devices.into_iter().filter_map(|d| d.bound)),
+                Err(error) => tracing::warn!(%error, "Could not list the devices' bindings."),
+            }
         }
         for location in dirty {
             publish(&link, &topics, &reads, location).await;
@@ -61,12 +68,33 @@ pub async fn run(
     }
 }
 
+/// The locations a committed batch changed: those whose open tickets changed, and those a device was bound to
+/// (its status topic now shows that location).
+fn mark(dirty: &mut BTreeSet<String>, batch: &Committed) {
+    dirty.extend(batch.locations.iter().cloned());
+    for event in &batch.events {
+        if let EventBody::DeviceBound { location: Some(location), .. } = &event.body {
+            dirty.insert(location.clone());
+        }
+    }
+}
+
+/// Publishes a location's status on its own topic and on the status topic of every device bound to it.
 async fn publish(link: &MqttLink, topics: &Topics, reads: &ReadPool, location: String) {
     let loc = location.clone();
-    let tickets = match reads.with(move |r| r.tickets().open_at(&loc)).await {
-        Ok(tickets) => tickets,
+    let read = reads
+        .with(move |r| {
+            let tickets = r.tickets().open_at(&loc)?;
+            let devices = r.devices().list(Some(&loc), None, None)?;
+            let bound: Vec<String> =
+                devices.into_iter().filter(|d| d.bound.as_deref() == Some(loc.as_str())).map(|d| d.id).collect();
+            Ok((tickets, bound))
+        })
+        .await;
+    let (tickets, devices) = match read {
+        Ok(read) => read,
         Err(error) => {
-            tracing::warn!(%error, location = %location, "Could not read the location's tickets.");
+            tracing::warn!(%error, location = %location, "Could not read the location's tickets and devices.");
             return;
         }
     };
@@ -76,8 +104,12 @@ async fn publish(link: &MqttLink, topics: &Topics, reads: &ReadPool, location: S
         updated_at: format_time(now),
         tickets: tickets.iter().map(|t| status_ticket(t, now)).collect(),
     };
-    if let Err(error) = link.client.publish(topics.status(&location), QoS::AtLeastOnce, true, status.encode()).await {
-        tracing::warn!(%error, location = %location, "Could not queue a status update.");
+    let payload = status.encode();
+    let targets = std::iter::once(topics.status(&location)).chain(devices.iter().map(|d| topics.device_status(d)));
+    for topic in targets {
+        if let Err(error) = link.client.publish(topic, QoS::AtLeastOnce, true, payload.clone()).await {
+            tracing::warn!(%error, location = %location, "Could not queue a status update.");
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! A reference device for installers and TV vendors (`bellhop simulate-device`): advertises `_bellhop-dev._tcp`
 //! with the protocol's TXT keys, keeps its MQTT presence `online` with an `offline` last will, and prints the menu,
-//! its location's status and its acks as they arrive. It runs until stopped; killed, it vanishes silently.
+//! its own status (that of the location it is bound to) and its acks as they arrive. It runs until stopped; killed,
+//! it vanishes silently.
 
 use std::time::Duration;
 
@@ -111,7 +112,7 @@ async fn connect(args: &DeviceArgs, url: &str) -> anyhow::Result<(AsyncClient, T
     }
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     crate::mqtt::without_nagle(&mut eventloop);
-    let subscriptions = [topics.menu(), topics.status(&args.location), topics.ack(&args.location, &args.device)];
+    let subscriptions = [topics.menu(), topics.device_status(&args.device), topics.ack(&args.location, &args.device)];
     let on_connect = client.clone();
     tokio::spawn(async move {
         loop {
