@@ -19,6 +19,7 @@ pub mod import;
 pub mod logging;
 pub mod metrics;
 pub mod mqtt;
+pub mod readiness;
 pub mod scheduler;
 pub mod sim;
 pub mod store;
