@@ -26,7 +26,11 @@ where
     let activity = Activity::new();
     let io = TokioIo::new(Watched::new(stream, activity.clone()));
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).max_buf_size(MAX_HEAD_BYTES);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(MAX_HEAD_BYTES + 16 * 1024);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     // Once the connection is asked to close: the time by which it must have, or it is dropped.
