@@ -172,6 +172,7 @@ fn errors_follow_the_http_rules_and_requests_are_read_strictly() {
     assert_eq!(wrong_method.error_code(), "method_not_allowed");
     let allow: BTreeSet<&str> = wrong_method.header("allow").unwrap_or("").split(',').map(str::trim).collect();
     assert!(allow.contains("GET") && allow.contains("POST"), "{wrong_method:?}");
+    assert!(wrong_method.json()["error"]["message"].as_str().unwrap().contains("use GET or POST"), "{wrong_method:?}");
     let post_health = request(addr, "POST", "/healthz", &[], b"");
     assert_eq!(post_health.status, 405);
     assert!(post_health.header("allow").is_some_and(|a| a.contains("GET")), "{post_health:?}");
@@ -273,21 +274,41 @@ fn a_body_shorter_than_its_content_length_is_answered_408_and_freed() {
     assert_eq!(request(addr, "GET", "/healthz", &[], b"").status, 200);
 }
 
+/// Reads one answer from a kept-alive connection: the head, then as many body bytes as it declares.
+fn read_one(stream: &mut TcpStream) -> Raw {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while !bytes.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).expect("read the head"), 1, "closed mid-head");
+        bytes.push(byte[0]);
+    }
+    let head = parse(&bytes);
+    let length: usize = head.header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).expect("read the body");
+    bytes.extend_from_slice(&body);
+    parse(&bytes)
+}
+
 #[test]
 fn connections_over_the_limit_are_answered_503_until_one_closes() {
-    let rig = rig("max_connections = 3");
+    let rig = rig("max_connections = 3\nheader_timeout_s = 30\nidle_timeout_s = 30");
     let addr = &rig.daemon.http;
-    // Three clients hold every slot (each has started a request, so none is idle yet).
-    let mut held: Vec<TcpStream> = (0..3)
-        .map(|_| {
-            let mut s = TcpStream::connect(addr).unwrap();
-            s.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
-            s
-        })
-        .collect();
+    // Three kept-alive clients hold every slot; each has been answered, so each surely has one.
+    let mut held: Vec<TcpStream> = Vec::new();
+    wait_until(Duration::from_secs(10), "three connections holding a slot each", || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        if read_one(&mut stream).status == 200 {
+            held.push(stream);
+        }
+        (held.len() == 3).then_some(())
+    });
     let refused = request(addr, "GET", "/healthz", &[], b"");
     assert_eq!(refused.status, 503, "{refused:?}");
     assert_eq!(refused.error_code(), "unavailable");
+    assert_eq!(refused.header("retry-after"), Some("1"));
     drop(held.pop());
     wait_until(Duration::from_secs(10), "a free slot", || {
         (request(addr, "GET", "/healthz", &[], b"").status == 200).then_some(())

@@ -37,9 +37,9 @@ pub fn build(state: Arc<ApiState>) -> (Router, utoipa::openapi::OpenApi) {
         .with_state(state)
         .split_for_parts();
     let json = serde_json::to_vec(&document).unwrap_or_default();
-    let router = router
-        .layer(Extension(DocumentJson(json.into())))
-        .layer(middleware::from_fn(extract::refuse_long_urls))
-        .layer(middleware::from_fn(error::json_errors));
+    let router =
+        router.layer(Extension(DocumentJson(json.into()))).layer(middleware::from_fn(extract::refuse_long_urls));
+    // Outside the router, so the JSON error sees its answers whole (the `Allow` of a 405 is added late).
+    let router = Router::new().fallback_service(router).layer(middleware::from_fn(error::json_errors));
     (router, document)
 }

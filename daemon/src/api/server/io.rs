@@ -146,7 +146,7 @@ mod tests {
     use super::with_json_body;
 
     #[test]
-    fn hyper_s_bare_parse_error_answers_get_the_json_body() {
+    fn bare_parse_error_answers_get_the_json_body() {
         let head = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Mon, 23 Nov 2026 10:00:00 GMT\r\n\r\n";
         let out = String::from_utf8(with_json_body(head).unwrap()).unwrap();
         let (head, body) = out.split_once("\r\n\r\n").unwrap();
@@ -161,7 +161,7 @@ mod tests {
     }
 
     #[test]
-    fn the_api_s_own_answers_are_left_alone() {
+    fn the_api_answers_are_left_alone() {
         let ours = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
         assert!(with_json_body(ours).is_none());
         let head_only = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n";
