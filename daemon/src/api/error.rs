@@ -70,7 +70,7 @@ impl ApiError {
             422 => ("invalid", "the request is not valid"),
             431 => ("too_large", "the request headers are too large"),
             503 => ("unavailable", "not available now; try again"),
-            400..=499 => ("bad_request", "the request was refused"),
+            _ if status.is_client_error() => ("bad_request", "the request was refused"),
             _ => ("internal", "the gateway could not answer this request"),
         };
         ApiError::new(status, code, message)
