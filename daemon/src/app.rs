@@ -18,6 +18,7 @@ use crate::devices::DevicesAdapter;
 use crate::grms::GrmsAdapter;
 use crate::metrics::Metrics;
 use crate::mqtt::{Mqtt, MqttLink};
+use crate::readiness::Readiness;
 use crate::store::{ReadPool, Store};
 use crate::sync::{PullHandle, ReloadRequest, SyncHandle, Uploader};
 use crate::systemd;
@@ -96,6 +97,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
 /// Starts the daemon on the given clock (a virtual one in tests of SLA time).
 pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock>) -> anyhow::Result<Running> {
+    raise_open_files_limit();
     let topics = Topics::new(&config.mqtt.topic_root).context("topic root")?;
     let data_dir = config.storage.data_dir.clone();
     let lock = crate::store::lock(&data_dir)?;
@@ -132,10 +134,12 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
     let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
+    let readiness = Readiness::new(core.clone(), Some(link.clone()), clock.clone());
     let state = Arc::new(ApiState {
         core: core.clone(),
         reads,
         mqtt: Some(link.clone()),
+        readiness,
         site,
         metrics: metrics.clone(),
         config: config_rx,
@@ -144,7 +148,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         reload: Some(reload_tx),
     });
     let scheduler = crate::scheduler::start(core.clone(), clock, stopped.clone());
-    let server = tokio::spawn(api::serve(listener, state, stopped.clone()));
+    let server = tokio::spawn(api::serve(listener, state, api::Limits::from(&config.http), stopped.clone()));
     tracing::info!(http = %http, broker = %config.mqtt.broker, data_dir = %data_dir.display(), "Bellhop is running.");
     systemd::ready("Running.");
     let stats_core = core.clone();
@@ -184,6 +188,17 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         Ok(())
     });
     Ok(Running { http, metrics, config: config_tx, reloads: Some(reloads), shutdown, done })
+}
+
+/// Raises the soft limit on open files to the hard limit: every HTTP connection, the broker session and the store
+/// each hold descriptors, and the soft limit a service starts with (often 1,024) is the first to run out.
+fn raise_open_files_limit() {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft).unwrap_or(0);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(now) if now > before => tracing::info!(from = before, to = now, "Raised the open-files limit."),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, limit = before, "Could not raise the open-files limit."),
+    }
 }
 
 /// Starts the upload to head office, woken by every commit; it only reads the journal, so it never holds up local work.

@@ -161,11 +161,31 @@ impl Daemon {
 
     /// Like [`Daemon::start_with`], with extra environment variables (e.g. systemd's `NOTIFY_SOCKET`).
     pub fn start_with_env(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Daemon {
+        Daemon::launch(dir, config, env, None)
+    }
+
+    /// Like [`Daemon::start`], with the daemon run by `bash` after `prelude` (for example `ulimit -n 64`); it
+    /// keeps the shell's process id.
+    pub fn start_after_shell(dir: &Path, config_text: &str, prelude: &str) -> Daemon {
+        let config = dir.join("bellhop.toml");
+        std::fs::write(&config, config_text).expect("write config");
+        Daemon::launch(dir, &config, &[], Some(prelude))
+    }
+
+    fn launch(dir: &Path, config: &Path, env: &[(&str, &str)], prelude: Option<&str>) -> Daemon {
         let data_dir = dir.join("data");
         let port = free_port().expect("free port");
         let http = format!("127.0.0.1:{port}");
         let log = dir.join(format!("bellhop-{port}.log"));
-        let child = Command::new(BELLHOP)
+        let mut command = match prelude {
+            Some(prelude) => {
+                let mut bash = Command::new("bash");
+                bash.args(["-c", &format!("{prelude}\nexec \"$0\" \"$@\""), BELLHOP]);
+                bash
+            }
+            None => Command::new(BELLHOP),
+        };
+        let child = command
             .args(["run", "--config"])
             .arg(config)
             .arg("--data-dir")

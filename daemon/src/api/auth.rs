@@ -1,13 +1,19 @@
 //! Bearer tokens and roles: tokens are random secrets stored only as SHA-256 hashes; every endpoint names the roles
-//! it admits.
+//! it admits as the type parameter of its [`Caller`] extractor.
 
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use base64::Engine;
-use hyper::StatusCode;
 use ring::digest::{digest, SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
-use super::response::ApiError;
+use super::error::ApiError;
+use super::ApiState;
 use crate::store::{ReadPool, TokenRecord};
 
 /// What a token may do.
@@ -56,23 +62,65 @@ pub const READ_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager
 /// Roles that may raise and work tickets.
 pub const WORK_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager, Role::Admin];
 
-/// Who may assign tickets to others.
-pub const SUPERVISE: &[Role] = &[Role::Supervisor, Role::Manager, Role::Admin];
-
-/// Who may reload the configuration.
-pub const ADMINISTER: &[Role] = &[Role::Admin];
-
-/// Who is calling.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    /// The token's public id.
-    pub token: String,
+/// A set of roles an endpoint admits, as a type, so the caller extractor names it: `Caller<WorkTickets>`.
+pub trait Roles: Send + Sync + 'static {
+    /// The roles admitted.
+    const ALLOWED: &'static [Role];
 }
 
-impl Caller {
+macro_rules! roles {
+    ($($(#[$doc:meta])* $name:ident = $roles:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+        impl Roles for $name {
+            const ALLOWED: &'static [Role] = $roles;
+        }
+    )*};
+}
+
+roles! {
+    /// Reading tickets, the roster and the routing explanation.
+    ReadTickets = READ_TICKETS;
+    /// Raising and working tickets, duty, guest tier and do-not-disturb.
+    WorkTickets = WORK_TICKETS;
+    /// Assigning tickets to others.
+    Supervise = &[Role::Supervisor, Role::Manager, Role::Admin];
+    /// Reloading the configuration.
+    Administer = &[Role::Admin];
+    /// Reading `/metrics`: every role.
+    ReadMetrics = &Role::ALL;
+    /// Reading the device inventory: every role.
+    ReadDevices = &Role::ALL;
+    /// Binding devices.
+    BindDevices = &[Role::Installer, Role::Admin];
+    /// Writing room controllers.
+    WriteControllers = &[Role::Supervisor, Role::Manager, Role::Admin, Role::Installer];
+}
+
+/// Who is calling, admitted by `R`. As an extractor it answers 401 (no or unknown token) or 403 (a role `R` does
+/// not admit) before the handler runs.
+#[derive(Debug)]
+pub struct Caller<R> {
+    /// The token's public id.
+    pub token: String,
+    roles: PhantomData<R>,
+}
+
+impl<R> Caller<R> {
     /// The journal actor for this caller.
     pub fn actor(&self) -> String {
         format!("token:{}", self.token)
+    }
+}
+
+impl<R: Roles> FromRequestParts<Arc<ApiState>> for Caller<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<ApiState>) -> Result<Self, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+        let token = authorize(header, &state.reads, R::ALLOWED).await?;
+        Ok(Caller { token, roles: PhantomData })
     }
 }
 
@@ -91,34 +139,35 @@ pub fn new_token() -> Result<(String, String), ring::error::Unspecified> {
     Ok((id, secret))
 }
 
-/// Finds the caller from an `Authorization: Bearer ...` header value and checks their role against `allowed`.
-pub async fn authorize(header: Option<&str>, reads: &ReadPool, allowed: &[Role]) -> Result<Caller, ApiError> {
-    let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
+/// The secret of an `Authorization: Bearer <token>` value; the scheme's name is case-insensitive.
+fn bearer_secret(header: &str) -> Option<&str> {
+    let (scheme, secret) = header.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| secret.trim())
+}
+
+/// Finds the caller's token id from the `Authorization` header value and checks their role against `allowed`.
+async fn authorize(header: Option<&str>, reads: &ReadPool, allowed: &[Role]) -> Result<String, ApiError> {
     let Some(header) = header else {
-        return Err(unauthorized("send Authorization: Bearer <token>"));
+        return Err(ApiError::unauthorized("send Authorization: Bearer <token>"));
     };
-    let Some(secret) = header.strip_prefix("Bearer ").map(str::trim) else {
-        return Err(unauthorized("the Authorization header must be `Bearer <token>`"));
+    let Some(secret) = bearer_secret(header) else {
+        return Err(ApiError::unauthorized("the Authorization header must be `Bearer <token>`"));
     };
     if secret.is_empty() || secret.len() > 128 {
-        return Err(unauthorized("unknown token"));
+        return Err(ApiError::unauthorized("unknown token"));
     }
     let hash = hash_secret(secret);
     let record: Option<TokenRecord> = reads.with(move |r| r.tokens().by_hash(&hash)).await?;
     let Some(record) = record else {
-        return Err(unauthorized("unknown or revoked token"));
+        return Err(ApiError::unauthorized("unknown or revoked token"));
     };
     let Some(role) = Role::parse(&record.role) else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the token's role is not known"));
+        return Err(ApiError::forbidden("the token's role is not known"));
     };
     if !allowed.contains(&role) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("the {} role may not do this", role.as_str()),
-        ));
+        return Err(ApiError::forbidden(format!("the {} role may not do this", role.as_str())));
     }
-    Ok(Caller { token: record.id })
+    Ok(record.id)
 }
 
 #[cfg(test)]
@@ -141,5 +190,15 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_secret("Bearer bh_x"), Some("bh_x"));
+        assert_eq!(bearer_secret("bearer bh_x"), Some("bh_x"));
+        assert_eq!(bearer_secret("BEARER   bh_x "), Some("bh_x"));
+        assert_eq!(bearer_secret("Basic dXNlcjpwdw=="), None);
+        assert_eq!(bearer_secret("Bearer"), None);
+        assert_eq!(bearer_secret("Bearerbh_x"), None);
     }
 }

@@ -1,65 +1,65 @@
 //! `/api/v1/locations/{id}`: the guest's tier (until a PMS link sets it) and do-not-disturb (for rooms without a
 //! controller to report it).
 
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use serde::Deserialize;
-use serde_json::json;
+use std::sync::Arc;
 
-use super::auth::{authorize, WORK_TICKETS};
-use super::request::{bearer, json_body};
-use super::response::{json, ApiError, Body};
+use axum::extract::{Path, State};
+
+use super::auth::{Caller, WorkTickets};
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::reply::Reply;
+use super::views::{DndBody, DndView, ErrorBody, GuestTierBody, GuestTierView};
 use super::ApiState;
 use crate::core::{Command, LocationChange};
 use crate::engine::routing::GuestTier;
 
-/// Routes below `/api/v1/locations`.
-pub async fn route(
+#[utoipa::path(put, path = "/api/v1/locations/{id}/guest-tier", tag = "locations", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A location id")), request_body = GuestTierBody,
+    responses(
+        (status = 200, description = "The tier now", body = GuestTierView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "A location not in `[[locations]]`, or an invalid id", body = ErrorBody),
+    ))]
+/// Sets the guest tier routing rules and SLA selectors see for tickets raised afterwards.
+pub async fn guest_tier(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller<WorkTickets>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<GuestTierBody>,
+) -> Result<Reply<GuestTierView>, ApiError> {
+    let tier = GuestTier::parse(&body.tier).ok_or_else(|| {
+        ApiError::bad_request(format!("tier must be standard, vip or long_stay, not {:?}", body.tier))
+    })?;
+    change(&state, caller, id.clone(), LocationChange::GuestTier(tier)).await?;
+    Ok(Reply::ok(GuestTierView { location: id, guest_tier: tier }))
+}
+
+#[utoipa::path(put, path = "/api/v1/locations/{id}/dnd", tag = "locations", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A location id")), request_body = DndBody,
+    responses(
+        (status = 200, description = "Do-not-disturb now", body = DndView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "A location not in `[[locations]]`, or an invalid id", body = ErrorBody),
+    ))]
+/// Turns do-not-disturb on or off, for rooms without a room controller to report it.
+pub async fn dnd(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller<WorkTickets>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<DndBody>,
+) -> Result<Reply<DndView>, ApiError> {
+    change(&state, caller, id.clone(), LocationChange::DoNotDisturb(body.on)).await?;
+    Ok(Reply::ok(DndView { location: id, dnd: body.on }))
+}
+
+async fn change(
     state: &ApiState,
-    method: &Method,
-    rest: &[&str],
-    req: Request<Incoming>,
-) -> Result<Response<Body>, ApiError> {
-    let header = bearer(&req);
-    let (location, change) = match (method, rest) {
-        (&Method::PUT, [id, "guest-tier"]) => {
-            let caller = authorize(header.as_deref(), &state.reads, WORK_TICKETS).await?;
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Body {
-                tier: String,
-            }
-            let body: Body = json_body(req, false).await?;
-            let tier = GuestTier::parse(&body.tier).ok_or_else(|| {
-                ApiError::bad_request(format!("tier must be standard, vip or long_stay, not {:?}", body.tier))
-            })?;
-            ((caller, id.to_string()), LocationChange::GuestTier(tier))
-        }
-        (&Method::PUT, [id, "dnd"]) => {
-            let caller = authorize(header.as_deref(), &state.reads, WORK_TICKETS).await?;
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Body {
-                on: bool,
-            }
-            let body: Body = json_body(req, false).await?;
-            ((caller, id.to_string()), LocationChange::DoNotDisturb(body.on))
-        }
-        (_, [_, "guest-tier" | "dnd"]) => {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{method} is not allowed here; use PUT"),
-            ))
-        }
-        _ => return Err(ApiError::not_found("no such endpoint")),
-    };
-    let ((caller, id), change) = (location, change);
-    let (actor, location) = (caller.actor(), id.clone());
+    caller: Caller<WorkTickets>,
+    location: String,
+    change: LocationChange,
+) -> Result<(), ApiError> {
+    let actor = caller.actor();
     state.core.call(|reply| Command::SetLocation { actor, location, change, reply }).await??;
-    let body = match change {
-        LocationChange::GuestTier(tier) => json!({ "location": id, "guest_tier": tier }),
-        LocationChange::DoNotDisturb(on) => json!({ "location": id, "dnd": on }),
-    };
-    Ok(json(StatusCode::OK, &body))
+    Ok(())
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -177,6 +178,15 @@ pub struct Storage {
 pub struct Http {
     /// The address and port to listen on.
     pub listen: SocketAddr,
+    /// How long a client has to send a complete request head, from connecting or from the end of the previous
+    /// response.
+    pub header_timeout: Duration,
+    /// How long a client has to send a request body, from the end of its head.
+    pub body_timeout: Duration,
+    /// How long a kept-alive connection may sit with no traffic before it is closed.
+    pub idle_timeout: Duration,
+    /// The most connections served at once; more are answered 503 and closed.
+    pub max_connections: u32,
 }
 
 /// Logging.
@@ -497,6 +507,22 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         errors.push(map.at("http.listen", format!("{:?} is not ADDRESS:PORT such as 0.0.0.0:8080", raw.http.listen)));
         SocketAddr::from(([127, 0, 0, 1], 0))
     });
+    let http_raw = &raw.http;
+    for (key, value, range) in [
+        ("http.header_timeout_s", http_raw.header_timeout_s, 1..=300),
+        ("http.body_timeout_s", http_raw.body_timeout_s, 1..=600),
+        ("http.idle_timeout_s", http_raw.idle_timeout_s, 1..=300),
+    ] {
+        if !range.contains(&value) {
+            errors.push(map.at(key, format!("must be from {} to {} seconds", range.start(), range.end())));
+        }
+    }
+    if http_raw.idle_timeout_s > http_raw.header_timeout_s {
+        errors.push(map.at("http.idle_timeout_s", "must not be longer than http.header_timeout_s"));
+    }
+    if !(1..=65_536).contains(&http_raw.max_connections) {
+        errors.push(map.at("http.max_connections", "must be from 1 to 65536"));
+    }
     if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
         errors
             .push(map.at("log.level", format!("{:?} is not a level (error, warn, info, debug, trace)", raw.log.level)));
@@ -619,7 +645,13 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
             keep_alive_s: raw.mqtt.keep_alive_s,
         },
         storage: Storage { data_dir: relative_to(path, &raw.storage.data_dir) },
-        http: Http { listen },
+        http: Http {
+            listen,
+            header_timeout: Duration::from_secs(raw.http.header_timeout_s),
+            body_timeout: Duration::from_secs(raw.http.body_timeout_s),
+            idle_timeout: Duration::from_secs(raw.http.idle_timeout_s),
+            max_connections: raw.http.max_connections,
+        },
         log: Log { level: raw.log.level },
         limits: Limits {
             max_open_per_location: raw.limits.max_open_per_location,

@@ -167,12 +167,42 @@ pub struct RawStorage {
 pub struct RawHttp {
     #[serde(default = "default_listen")]
     pub listen: String,
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_s: u64,
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_s: u64,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_s: u64,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
 }
 
 impl Default for RawHttp {
     fn default() -> Self {
-        RawHttp { listen: default_listen() }
+        RawHttp {
+            listen: default_listen(),
+            header_timeout_s: default_header_timeout(),
+            body_timeout_s: default_body_timeout(),
+            idle_timeout_s: default_idle_timeout(),
+            max_connections: default_max_connections(),
+        }
     }
+}
+
+fn default_header_timeout() -> u64 {
+    10
+}
+
+fn default_body_timeout() -> u64 {
+    30
+}
+
+fn default_idle_timeout() -> u64 {
+    5
+}
+
+fn default_max_connections() -> u32 {
+    512
 }
 
 fn default_listen() -> String {

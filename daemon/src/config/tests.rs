@@ -101,6 +101,20 @@ fn time_zone_listen_and_password_are_checked() {
 }
 
 #[test]
+fn http_timeouts_and_the_connection_limit_are_checked() {
+    let text = MINIMAL.to_owned() + "\n[http]\nheader_timeout_s = 20\nmax_connections = 9\n";
+    let config = parse(Path::new("b.toml"), &text).unwrap();
+    assert_eq!(config.http.header_timeout, std::time::Duration::from_secs(20));
+    assert_eq!(config.http.body_timeout, std::time::Duration::from_secs(30));
+    assert_eq!(config.http.max_connections, 9);
+    let text = MINIMAL.to_owned() + "\n[http]\nheader_timeout_s = 0\nidle_timeout_s = 20\nmax_connections = 0\n";
+    let errors = errors(&text);
+    assert!(errors.iter().any(|e| e.contains("http.header_timeout_s: must be from 1 to 300")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("http.idle_timeout_s: must not be longer")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("http.max_connections")), "{errors:?}");
+}
+
+#[test]
 fn broker_urls() {
     assert_eq!(Broker::parse("mqtt://10.0.0.2").unwrap(), Broker { host: "10.0.0.2".into(), port: 1883 });
     assert_eq!(Broker::parse("mqtt://gw.local:1884/").unwrap().to_string(), "mqtt://gw.local:1884");

@@ -55,6 +55,9 @@ pub struct CoreStats {
     pub commit_micros: AtomicU64,
     /// The last committed sequence number.
     pub last_seq: AtomicU64,
+    /// When the last commit failed (steady-clock milliseconds, plus one), for readiness; 0 again once a commit
+    /// that wrote events succeeds.
+    pub commit_failed_at: AtomicU64,
 }
 
 /// The adapters' way into the core.
@@ -287,6 +290,7 @@ impl Writer {
             Ok(txn) => txn,
             Err(error) => {
                 self.stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+                self.stats.commit_failed_at.store(steady.as_millis() as u64 + 1, Ordering::Relaxed);
                 tracing::error!(%error, commands = batch.len(), "Cannot start a transaction; answering the batch unavailable.");
                 for command in batch {
                     command.into_reply().fail(&error.to_string());
@@ -342,6 +346,7 @@ impl Writer {
                 self.stats.events.fetch_add(events.len() as u64, Ordering::Relaxed);
                 if let Some(last) = events.last() {
                     self.stats.last_seq.store(last.seq, Ordering::Relaxed);
+                    self.stats.commit_failed_at.store(0, Ordering::Relaxed);
                 }
                 for reply in replies {
                     reply.send();
@@ -356,6 +361,7 @@ impl Writer {
             }
             Err(error) => {
                 self.stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+                self.stats.commit_failed_at.store(steady.as_millis() as u64 + 1, Ordering::Relaxed);
                 tracing::error!(%error, commands = replies.len(), "Commit failed; answering the batch unavailable.");
                 for reply in replies {
                     reply.fail(&error.to_string());
