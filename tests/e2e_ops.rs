@@ -228,3 +228,71 @@ async fn status_backup_and_restore_for_operators() {
     let out = bellhop(&["status", "--http", &daemon.http]);
     assert_eq!(out.status.code(), Some(69), "status of a stopped daemon");
 }
+
+/// `bellhop demo`, started as a user would, with its standard output read line by line.
+struct Demo {
+    child: std::process::Child,
+    /// Where its API listens (`http://…`).
+    api: String,
+    token: String,
+}
+
+impl Demo {
+    fn start(dir: &std::path::Path) -> Demo {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(BELLHOP)
+            .args(["demo", "--http", "127.0.0.1:0", "--rooms", "2", "--rate", "0.2", "--dir"])
+            .arg(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start bellhop demo");
+        let (found_tx, found) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        // Keep reading after the API line, so the demo never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("The staff API is at ") {
+                    let api = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let token = rest.split("token for this demo: ").nth(1).unwrap_or_default().trim_end_matches(')');
+                    let _ = found_tx.send((api, token.to_owned()));
+                }
+            }
+        });
+        let (api, token) = found.recv_timeout(Duration::from_secs(60)).expect("the demo prints its API and token");
+        Demo { child, api, token }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        // Ctrl-C stops the demo and its Mosquitto; kill it only if it does not.
+        let _ = std::process::Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        if !poll_until(Duration::from_secs(20), || self.child.try_wait().ok().flatten().is_some()) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// In `bellhop demo`, `POST /api/v1/admin/reload` answers at once, as on an installed gateway: applied (200), or
+/// refused with the file's errors (422); it used to wait for ever for an answer nobody gave.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_answers_a_reload_at_once() {
+    let dir = scratch();
+    let demo = Demo::start(dir.path());
+    let addr = demo.api.trim_start_matches("http://").to_owned();
+    // A generous bound for a loaded machine: the reload itself takes milliseconds.
+    let bound = Duration::from_secs(5);
+    let reload = || post_json(&addr, "/api/v1/admin/reload", &demo.token, json!({}));
+    let (status, body) = tokio::time::timeout(bound, reload()).await.expect("the reload answered");
+    assert_eq!((status, &body["reloaded"]), (200, &json!(true)), "{body}");
+
+    let config = dir.path().join("bellhop.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replacen("code = \"DEMO\"", "code = \"DEMO\"\nno_such_key = 1", 1)).unwrap();
+    let (status, body) = tokio::time::timeout(bound, reload()).await.expect("the refusal answered");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("no_such_key"), "{body}");
+}
