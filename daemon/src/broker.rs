@@ -73,9 +73,9 @@ impl LocalBroker {
     /// Starts Mosquitto on `port` (used to restart a broker where it was).
     pub fn start_on(dir: &Path, port: u16) -> anyhow::Result<LocalBroker> {
         let mosquitto = ensure_mosquitto()?;
-        std::fs::create_dir_all(dir)?;
+        crate::perms::create_dir(dir)?;
         let conf = dir.join("mosquitto.conf");
-        let mut file = std::fs::File::create(&conf)?;
+        let mut file = crate::perms::create_file(&conf)?;
         writeln!(file, "listener {port} 127.0.0.1")?;
         writeln!(file, "allow_anonymous true")?;
         writeln!(file, "persistence true")?;

@@ -19,6 +19,7 @@ pub mod import;
 pub mod logging;
 pub mod metrics;
 pub mod mqtt;
+pub mod perms;
 pub mod scheduler;
 pub mod sim;
 pub mod store;
