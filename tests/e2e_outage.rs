@@ -143,6 +143,51 @@ async fn a_clock_step_neither_bursts_nor_freezes_escalations() {
     running.stop().await.unwrap();
 }
 
+/// The gateway's clock runs a day ahead when a ticket is raised, and NTP then puts it right. The ticket's created
+/// time moves back with its deadlines, so no deadline shows before the ticket was raised, and the SLA clock keeps
+/// the ten minutes that really passed; the journal keeps the time as the clock read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_corrected_a_day_back_moves_created_times_with_deadlines() {
+    const DAY: i64 = 24 * 60 * MINUTE;
+    let property = Property::new(|_| String::new());
+    let (clock, start, token) = (&property.clock, property.start, &property.token);
+    let after = |minutes: i64| format_time(start + jiff::SignedDuration::from_mins(minutes));
+    // The daemon starts on the wrong clock: nothing tells it the clock is wrong yet.
+    clock.step(DAY);
+    let (running, http) = property.start().await;
+    let number = property.raise(&http, "101").await;
+    let (_, raised) = get(&http, &format!("/api/v1/tickets/{number}"), token).await;
+    assert_eq!(raised["ticket"]["created_at"], after(24 * 60), "{raised}");
+    assert_eq!(raised["ticket"]["sla"]["response_due"], after(24 * 60 + 30), "{raised}");
+
+    clock.advance(Duration::from_secs(600));
+    clock.step(-DAY);
+    let db = open_db(&property.data_dir);
+    wait_until(Duration::from_secs(10), "the step to be noticed", || {
+        let steps: i64 =
+            db.query_row("SELECT count(*) FROM events WHERE kind = 'clock_stepped'", [], |r| r.get(0)).unwrap();
+        (steps == 1).then_some(())
+    });
+    let (_, ticket) = get(&http, &format!("/api/v1/tickets/{number}"), token).await;
+    let ticket_now = &ticket["ticket"];
+    assert_eq!(ticket_now["created_at"], after(0), "moved back with the clock: {ticket}");
+    assert_eq!(ticket_now["sla"]["response_due"], after(30), "30 minutes after it was raised: {ticket}");
+    assert_eq!(ticket_now["sla"]["resolution_due"], after(240), "{ticket}");
+    assert!(ticket_now["updated_at"].as_str() >= ticket_now["created_at"].as_str(), "{ticket}");
+    assert!(ticket_now["sla"]["response_due"].as_str() > ticket_now["created_at"].as_str(), "{ticket}");
+    let history = ticket["history"].as_array().unwrap();
+    let raised_event = history.iter().find(|e| e["kind"] == "ticket_raised").expect("ticket_raised");
+    assert_eq!(raised_event["at"], after(24 * 60), "the journal keeps what the clock read");
+
+    // The clock kept running across the correction: the response target falls 20 minutes later, not a day later.
+    clock.advance(Duration::from_secs(20 * 60));
+    wait_until(Duration::from_secs(10), "the response breach", || {
+        let (_, ticket) = http_get_blocking(&http, &format!("/api/v1/tickets/{number}"), Some(token)).unwrap();
+        (ticket["ticket"]["sla"]["flag"] == "red").then_some(())
+    });
+    running.stop().await.unwrap();
+}
+
 /// A reload that lengthens the response target recomputes the open ticket: its breach is cleared and its flag
 /// goes back from red.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -323,6 +323,34 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Moves the created and updated times of every open ticket by `delta_ms`, after the system clock stepped, so
+    /// they stay on the same clock as the SLA deadlines that move with them (a deadline never shows before the
+    /// ticket was raised). The journal keeps the times as the clock read them, and `clock_stepped` says by how
+    /// much it moved. Returns the locations of the tickets moved.
+    pub fn shift_open_times(&self, delta_ms: i64) -> Result<Vec<String>, StoreError> {
+        let shift = |text: &str| match text.parse::<jiff::Timestamp>() {
+            Ok(t) => t
+                .checked_add(jiff::SignedDuration::from_millis(delta_ms))
+                .map_or_else(|_| text.to_owned(), crate::clock::format_time),
+            Err(_) => text.to_owned(),
+        };
+        let mut select = self.0.prepare_cached(
+            "SELECT number, location, created_at, updated_at FROM tickets
+             WHERE status NOT IN ('resolved', 'closed', 'cancelled')",
+        )?;
+        let open = select
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?
+            .collect::<Result<Vec<(String, String, String, String)>, _>>()?;
+        let mut update =
+            self.0.prepare_cached("UPDATE tickets SET created_at = ?2, updated_at = ?3 WHERE number = ?1")?;
+        let mut locations = Vec::with_capacity(open.len());
+        for (number, location, created_at, updated_at) in open {
+            update.execute(params![number, shift(&created_at), shift(&updated_at)])?;
+            locations.push(location);
+        }
+        Ok(locations)
+    }
+
     /// Records that the ticket changed without a status change (a comment).
     pub fn touch(&self, ticket: &str, seq: u64, at: &str) -> Result<(), StoreError> {
         self.0
