@@ -127,9 +127,9 @@ pub async fn route(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
 async fn metrics(state: &ApiState, req: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
     let allowed = [auth::READ_TICKETS, &[auth::Role::Installer]].concat();
     auth::authorize(request::bearer(req).as_deref(), &state.reads, &allowed).await?;
-    let open = state.reads.with(|r| r.tickets().open_by_status()).await?;
+    let figures = state.reads.with(crate::metrics::StoreFigures::read).await?;
     let connected = state.mqtt.as_ref().is_some_and(|m| m.is_connected());
-    let mut text = state.metrics.render(state.core.stats(), &open, connected);
+    let mut text = state.metrics.render(state.core.stats(), &figures, &state.config.borrow(), connected);
     if let Some(sync) = state.sync.as_ref().map(|s| s.get()) {
         use std::fmt::Write;
         for (name, help, value) in [

@@ -54,6 +54,8 @@ pub struct CoreStats {
     pub commit_micros: AtomicU64,
     /// The last committed sequence number.
     pub last_seq: AtomicU64,
+    /// SLA breaches and escalations committed.
+    pub sla: crate::metrics::SlaCounters,
 }
 
 /// The adapters' way into the core.
@@ -323,6 +325,7 @@ impl Writer {
                 if let Some(last) = events.last() {
                     self.stats.last_seq.store(last.seq, Ordering::Relaxed);
                 }
+                self.stats.sla.count(&events);
                 for reply in replies {
                     reply.send();
                 }
