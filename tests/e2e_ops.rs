@@ -377,12 +377,15 @@ async fn the_data_directory_is_private_whatever_the_umask() {
     let up = {
         let http = http.clone();
         tokio::task::spawn_blocking(move || {
-            poll_until(Duration::from_secs(20), || http_get_blocking(&http, "/healthz", None).is_ok())
+            // Up, and connected to the broker (so its subscriptions are in place before a TV speaks).
+            poll_until(Duration::from_secs(20), || {
+                http_get_blocking(&http, "/healthz", None).is_ok_and(|(_, body)| body["mqtt"]["connected"] == true)
+            })
         })
     };
     if !up.await.unwrap() {
         stop(&mut daemon);
-        panic!("the daemon did not answer /healthz");
+        panic!("the daemon did not answer /healthz connected to the broker");
     }
 
     // A request (journaled through the daemon, so uploaded at once: a cursor), a token and an import, the last two
