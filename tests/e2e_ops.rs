@@ -307,6 +307,16 @@ fn under_umask_000(args: &[&std::ffi::OsStr]) -> std::process::Command {
     command
 }
 
+/// A child process that a failed assertion does not leave running.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Every directory under `root` (itself included) and every file in them, with its mode.
 fn modes(root: &std::path::Path) -> Vec<(std::path::PathBuf, bool, u32)> {
     let mut out = vec![(root.to_owned(), true, std::fs::metadata(root).unwrap().permissions().mode() & 0o7777)];
@@ -363,16 +373,17 @@ async fn the_data_directory_is_private_whatever_the_umask() {
     let config = dir.path().join("bellhop.toml");
     std::fs::write(&config, base_config(&data_dir, broker.port, &sync)).unwrap();
     let http = format!("127.0.0.1:{}", free_port().unwrap());
-    let mut daemon =
+    let mut daemon = KilledOnDrop(
         under_umask_000(&["run".as_ref(), "--config".as_ref(), config.as_os_str(), "--http".as_ref(), http.as_ref()])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("start bellhop run");
-    let stop = |daemon: &mut std::process::Child| {
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
-        wait_until(Duration::from_secs(30), "the daemon to stop", || daemon.try_wait().ok().flatten())
+            .expect("start bellhop run"),
+    );
+    let stop = |daemon: &mut KilledOnDrop| {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(daemon.0.id().to_string()).status();
+        wait_until(Duration::from_secs(30), "the daemon to stop", || daemon.0.try_wait().ok().flatten())
     };
     let up = {
         let http = http.clone();
@@ -384,7 +395,6 @@ async fn the_data_directory_is_private_whatever_the_umask() {
         })
     };
     if !up.await.unwrap() {
-        stop(&mut daemon);
         panic!("the daemon did not answer /healthz connected to the broker");
     }
 
