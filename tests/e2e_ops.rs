@@ -1,8 +1,11 @@
 //! Running as an appliance: systemd notifications (ready, watchdog, reload, stopping), SIGHUP reload that keeps the
 //! last good configuration, `/metrics`, and the operator commands `status`, `backup` and `restore`.
 
+#[path = "support/receiver.rs"]
+mod receiver;
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
@@ -227,4 +230,244 @@ async fn status_backup_and_restore_for_operators() {
 
     let out = bellhop(&["status", "--http", &daemon.http]);
     assert_eq!(out.status.code(), Some(69), "status of a stopped daemon");
+}
+
+/// `bellhop demo`, started as a user would, with its standard output read line by line.
+struct Demo {
+    child: std::process::Child,
+    /// Where its API listens (`http://…`).
+    api: String,
+    token: String,
+}
+
+impl Demo {
+    fn start(dir: &std::path::Path) -> Demo {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(BELLHOP)
+            .args(["demo", "--http", "127.0.0.1:0", "--rooms", "2", "--rate", "0.2", "--dir"])
+            .arg(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start bellhop demo");
+        let (found_tx, found) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        // Keep reading after the API line, so the demo never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("The staff API is at ") {
+                    let api = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let token = rest.split("token for this demo: ").nth(1).unwrap_or_default().trim_end_matches(')');
+                    let _ = found_tx.send((api, token.to_owned()));
+                }
+            }
+        });
+        let (api, token) = found.recv_timeout(Duration::from_secs(60)).expect("the demo prints its API and token");
+        Demo { child, api, token }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        // Ctrl-C stops the demo and its Mosquitto; kill it only if it does not.
+        let _ = std::process::Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        if !poll_until(Duration::from_secs(20), || self.child.try_wait().ok().flatten().is_some()) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// In `bellhop demo`, `POST /api/v1/admin/reload` answers at once, as on an installed gateway: applied (200), or
+/// refused with the file's errors (422); it used to wait for ever for an answer nobody gave.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_answers_a_reload_at_once() {
+    let dir = scratch();
+    let demo = Demo::start(dir.path());
+    let addr = demo.api.trim_start_matches("http://").to_owned();
+    // A generous bound for a loaded machine: the reload itself takes milliseconds.
+    let bound = Duration::from_secs(5);
+    let reload = || post_json(&addr, "/api/v1/admin/reload", &demo.token, json!({}));
+    let (status, body) = tokio::time::timeout(bound, reload()).await.expect("the reload answered");
+    assert_eq!((status, &body["reloaded"]), (200, &json!(true)), "{body}");
+
+    let config = dir.path().join("bellhop.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replacen("code = \"DEMO\"", "code = \"DEMO\"\nno_such_key = 1", 1)).unwrap();
+    let (status, body) = tokio::time::timeout(bound, reload()).await.expect("the refusal answered");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("no_such_key"), "{body}");
+}
+
+/// `bellhop` run through a shell with umask 000, as a careless hand might.
+fn under_umask_000(args: &[&std::ffi::OsStr]) -> std::process::Command {
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "umask 000 && exec \"$@\"", "sh", BELLHOP]).args(args);
+    command
+}
+
+/// A child process that a failed assertion does not leave running.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Every directory under `root` (itself included) and every file in them, with its mode.
+fn modes(root: &std::path::Path) -> Vec<(std::path::PathBuf, bool, u32)> {
+    let mut out = vec![(root.to_owned(), true, std::fs::metadata(root).unwrap().permissions().mode() & 0o7777)];
+    for entry in std::fs::read_dir(root).unwrap().map(Result::unwrap) {
+        let meta = entry.metadata().unwrap();
+        if meta.is_dir() {
+            out.extend(modes(&entry.path()));
+        } else {
+            out.push((entry.path(), false, meta.permissions().mode() & 0o7777));
+        }
+    }
+    out
+}
+
+fn assert_private(root: &std::path::Path, want: &[&str]) {
+    let found = modes(root);
+    for (path, is_dir, mode) in &found {
+        let expected = if *is_dir { 0o750 } else { 0o640 };
+        assert_eq!(*mode, expected, "{} is {mode:o}, not {expected:o}", path.display());
+    }
+    for name in want {
+        assert!(found.iter().any(|(p, _, _)| p.ends_with(name)), "{name} was not made: {found:?}");
+    }
+}
+
+/// Run by hand with umask 000, the daemon and the operator commands still make the data directory (and the missing
+/// directory above it) 0750 and every file they write 0640: the database with its -wal and -shm, the lock, the sync
+/// cursor, head office's managed.toml, imported.toml, a backup, and what a restore leaves.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_directory_is_private_whatever_the_umask() {
+    const GATEWAY: &str = "hotel-perms";
+    const SECRET: &[u8] = b"hotel-perms-secret-0123456789abcd";
+    let dir = scratch();
+    let broker = LocalBroker::start(&dir.path().join("mosquitto")).expect("start mosquitto");
+    let receiver = receiver::Receiver::start(receiver::Options {
+        gateways: vec![(GATEWAY.into(), SECRET.to_vec())],
+        ..Default::default()
+    })
+    .await;
+    receiver.set_config(
+        GATEWAY,
+        "[[departments]]\ncode = \"housekeeping\"\nname = \"Housekeeping\"\n\n[[catalog]]\ncode = \"hk.robe\"\n\
+         category = \"housekeeping\"\ndepartment = \"housekeeping\"\npriority = \"low\"\n",
+    );
+    std::fs::write(dir.path().join("sync.secret"), SECRET).unwrap();
+    std::fs::write(dir.path().join("ho-ca.pem"), receiver.ca_pem()).unwrap();
+    let home = dir.path().join("var");
+    let data_dir = home.join("data");
+    let sync = format!(
+        "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\n\
+         backoff_max_s = 1\nconfig_poll_s = 1\n",
+        receiver.url()
+    );
+    let config = dir.path().join("bellhop.toml");
+    std::fs::write(&config, base_config(&data_dir, broker.port, &sync)).unwrap();
+    let http = format!("127.0.0.1:{}", free_port().unwrap());
+    let mut daemon = KilledOnDrop(
+        under_umask_000(&["run".as_ref(), "--config".as_ref(), config.as_os_str(), "--http".as_ref(), http.as_ref()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start bellhop run"),
+    );
+    let stop = |daemon: &mut KilledOnDrop| {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(daemon.0.id().to_string()).status();
+        wait_until(Duration::from_secs(30), "the daemon to stop", || daemon.0.try_wait().ok().flatten())
+    };
+    let up = {
+        let http = http.clone();
+        tokio::task::spawn_blocking(move || {
+            // Up, and connected to the broker (so its subscriptions are in place before a TV speaks).
+            poll_until(Duration::from_secs(20), || {
+                http_get_blocking(&http, "/healthz", None).is_ok_and(|(_, body)| body["mqtt"]["connected"] == true)
+            })
+        })
+    };
+    if !up.await.unwrap() {
+        panic!("the daemon did not answer /healthz connected to the broker");
+    }
+
+    // A request (journaled through the daemon, so uploaded at once: a cursor), a token and an import, the last two
+    // under umask 000 too.
+    let mut tv = Device::connect(broker.port, "101", "tv-101", &[]).await;
+    tv.request(br#"{"id":"a","item":"hk.towels"}"#).await;
+    let token = under_umask_000(&[
+        "token".as_ref(),
+        "create".as_ref(),
+        "--role".as_ref(),
+        "admin".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+    ])
+    .output()
+    .unwrap();
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    let csv = dir.path().join("rooms.csv");
+    std::fs::write(&csv, "id,kind,floor\n301,room,3\n").unwrap();
+    let import = under_umask_000(&[
+        "import".as_ref(),
+        "locations".as_ref(),
+        csv.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ])
+    .output()
+    .unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    wait_until_async(Duration::from_secs(60), "the cursor and head office's configuration", || {
+        let ready = ["sync-cursor", "managed.toml", "bellhop.db-wal"].iter().all(|f| data_dir.join(f).exists());
+        std::future::ready(ready.then_some(()))
+    })
+    .await;
+    let backup = dir.path().join("backups/before.db");
+    std::fs::create_dir_all(backup.parent().unwrap()).unwrap();
+    std::fs::set_permissions(backup.parent().unwrap(), std::fs::Permissions::from_mode(0o750)).unwrap();
+    let out = under_umask_000(&[
+        "backup".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+        "--to".as_ref(),
+        backup.as_os_str(),
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_private(
+        &home,
+        &[
+            "data",
+            "bellhop.db",
+            "bellhop.db-wal",
+            "bellhop.db-shm",
+            "bellhop.lock",
+            "sync-cursor",
+            "managed.toml",
+            "imported.toml",
+        ],
+    );
+    assert_private(backup.parent().unwrap(), &["before.db"]);
+    assert!(stop(&mut daemon).success());
+
+    let out = under_umask_000(&[
+        "restore".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+        "--from".as_ref(),
+        backup.as_os_str(),
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_private(&home, &["bellhop.db", "bellhop.db.before-restore"]);
 }

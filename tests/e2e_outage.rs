@@ -143,6 +143,51 @@ async fn a_clock_step_neither_bursts_nor_freezes_escalations() {
     running.stop().await.unwrap();
 }
 
+/// The gateway's clock runs a day ahead when a ticket is raised, and NTP then puts it right. The ticket's created
+/// time moves back with its deadlines, so no deadline shows before the ticket was raised, and the SLA clock keeps
+/// the ten minutes that really passed; the journal keeps the time as the clock read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_corrected_a_day_back_moves_created_times_with_deadlines() {
+    const DAY: i64 = 24 * 60 * MINUTE;
+    let property = Property::new(|_| String::new());
+    let (clock, start, token) = (&property.clock, property.start, &property.token);
+    let after = |minutes: i64| format_time(start + jiff::SignedDuration::from_mins(minutes));
+    // The daemon starts on the wrong clock: nothing tells it the clock is wrong yet.
+    clock.step(DAY);
+    let (running, http) = property.start().await;
+    let number = property.raise(&http, "101").await;
+    let (_, raised) = get(&http, &format!("/api/v1/tickets/{number}"), token).await;
+    assert_eq!(raised["ticket"]["created_at"], after(24 * 60), "{raised}");
+    assert_eq!(raised["ticket"]["sla"]["response_due"], after(24 * 60 + 30), "{raised}");
+
+    clock.advance(Duration::from_secs(600));
+    clock.step(-DAY);
+    let db = open_db(&property.data_dir);
+    wait_until(Duration::from_secs(10), "the step to be noticed", || {
+        let steps: i64 =
+            db.query_row("SELECT count(*) FROM events WHERE kind = 'clock_stepped'", [], |r| r.get(0)).unwrap();
+        (steps == 1).then_some(())
+    });
+    let (_, ticket) = get(&http, &format!("/api/v1/tickets/{number}"), token).await;
+    let ticket_now = &ticket["ticket"];
+    assert_eq!(ticket_now["created_at"], after(0), "moved back with the clock: {ticket}");
+    assert_eq!(ticket_now["sla"]["response_due"], after(30), "30 minutes after it was raised: {ticket}");
+    assert_eq!(ticket_now["sla"]["resolution_due"], after(240), "{ticket}");
+    assert!(ticket_now["updated_at"].as_str() >= ticket_now["created_at"].as_str(), "{ticket}");
+    assert!(ticket_now["sla"]["response_due"].as_str() > ticket_now["created_at"].as_str(), "{ticket}");
+    let history = ticket["history"].as_array().unwrap();
+    let raised_event = history.iter().find(|e| e["kind"] == "ticket_raised").expect("ticket_raised");
+    assert_eq!(raised_event["at"], after(24 * 60), "the journal keeps what the clock read");
+
+    // The clock kept running across the correction: the response target falls 20 minutes later, not a day later.
+    clock.advance(Duration::from_secs(20 * 60));
+    wait_until(Duration::from_secs(10), "the response breach", || {
+        let (_, ticket) = http_get_blocking(&http, &format!("/api/v1/tickets/{number}"), Some(token)).unwrap();
+        (ticket["ticket"]["sla"]["flag"] == "red").then_some(())
+    });
+    running.stop().await.unwrap();
+}
+
 /// A reload that lengthens the response target recomputes the open ticket: its breach is cleared and its flag
 /// goes back from red.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -380,4 +425,140 @@ async fn escalations_go_on_through_a_72_hour_outage_and_every_event_syncs_once_a
     assert_eq!(second["ticket"]["sla"]["flag"], "red", "{second}");
     running.stop().await.unwrap();
     assert_chain_verifies(data_dir);
+}
+
+/// `/metrics` as the daemon serves it.
+async fn scrape(http: &str, token: &str) -> String {
+    let (http, token) = (http.to_owned(), token.to_owned());
+    let (status, text) =
+        tokio::task::spawn_blocking(move || http_get_text_blocking(&http, "/metrics", Some(&token)).unwrap())
+            .await
+            .unwrap();
+    assert_eq!(status, 200, "{text}");
+    text
+}
+
+/// A property with head office sync (so the sync figures are exported too), on which two towels requests were
+/// raised: the first left alone, the second escalated by hand and acknowledged at once. 46 minutes later the first
+/// has breached its 30-minute response target and reached level 1 of its ladder (45 minutes). Two TVs have said
+/// they are online over MQTT; one has since gone offline. Returns the /metrics text.
+async fn metrics_of_a_busy_property() -> String {
+    let receiver =
+        Receiver::start(Options { gateways: vec![(GATEWAY.into(), SECRET.to_vec())], ..Options::default() }).await;
+    let property = Property::new(|dir| {
+        std::fs::write(dir.join("sync.secret"), SECRET).unwrap();
+        std::fs::write(dir.join("ho-ca.pem"), receiver.ca_pem()).unwrap();
+        format!(
+            "\n[sync]\nurl = \"{}\"\ngateway_id = \"{GATEWAY}\"\nsecret_file = \"sync.secret\"\nca_file = \"ho-ca.pem\"\n\
+             backoff_max_s = 1\nconfig_poll_s = 0\n",
+            receiver.url()
+        )
+    });
+    let (running, http) = property.start().await;
+    let (clock, token) = (&property.clock, &property.token);
+    let first = property.raise(&http, "101").await;
+    let second = property.raise(&http, "102").await;
+    let (status, body) = post_json(&http, &format!("/api/v1/tickets/{second}/escalate"), token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post_json(&http, &format!("/api/v1/tickets/{second}/acknowledge"), token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let topics = tv_protocol::Topics::new("bellhop").unwrap();
+    let tv = Device::connect(property._broker.port, "105", "tv-105", &[]).await;
+    tv.publish(&topics.presence("105", "tv-105"), b"online").await;
+    let other = Device::connect(property._broker.port, "106", "tv-106", &[]).await;
+    other.publish(&topics.presence("106", "tv-106"), b"online").await;
+    other.publish(&topics.presence("106", "tv-106"), b"offline").await;
+
+    clock.advance(Duration::from_secs(46 * 60));
+    let text = wait_until_async(Duration::from_secs(10), "the breach, the level and the devices", || async {
+        let (_, ticket) = get(&http, &format!("/api/v1/tickets/{first}"), token).await;
+        let escalated = ticket["history"].as_array()?.iter().any(|e| e["kind"] == "ticket_escalated");
+        let text = scrape(&http, token).await;
+        // Counted as the writer commits: the scrape may come a moment after the history shows the level.
+        let counted = text.lines().any(|l| l == "bellhop_sla_escalations_total{level=\"1\"} 2");
+        let devices = text.lines().any(|l| l == "bellhop_devices_offline{kind=\"unknown\"} 1")
+            && text.lines().any(|l| l == "bellhop_devices_bound{kind=\"unknown\"} 2");
+        (escalated && counted && devices).then_some(text)
+    })
+    .await;
+    running.stop().await.unwrap();
+    text
+}
+
+/// What monitoring needs is on `/metrics` after tickets were raised, breached and escalated: breaches by target,
+/// escalations by level, open tickets by department and flag, devices offline by kind, and the build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_sla_breaches_escalations_open_tickets_and_devices() {
+    let text = metrics_of_a_busy_property().await;
+    for line in [
+        format!("bellhop_build_info{{version=\"{}\"", env!("CARGO_PKG_VERSION")),
+        "bellhop_sla_breaches_total{target=\"response\"} 1".into(),
+        "bellhop_sla_breaches_total{target=\"resolution\"} 0".into(),
+        "bellhop_sla_escalations_total{level=\"1\"} 2".into(),
+        "bellhop_sla_escalations_total{level=\"2\"} 0".into(),
+        "bellhop_tickets_open_by_sla{department=\"housekeeping\",flag=\"red\"} 1".into(),
+        "bellhop_tickets_open_by_sla{department=\"housekeeping\",flag=\"green\"} 1".into(),
+        "bellhop_tickets_open_by_sla{department=\"engineering\",flag=\"red\"} 0".into(),
+        "bellhop_devices_offline{kind=\"tv\"} 0".into(),
+        "bellhop_devices_offline{kind=\"kiosk\"} 0".into(),
+        "bellhop_devices_offline{kind=\"unknown\"} 1".into(),
+        "bellhop_sync_lag_events ".into(),
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(&line)), "missing {line:?} in:\n{text}");
+    }
+}
+
+/// The Grafana dashboard in docs/examples parses, has what Grafana's import needs (a data source input every panel
+/// uses, unique panel ids, a query in every panel), and names only metrics the daemon exports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_imports_and_names_only_exported_metrics() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/grafana-dashboard.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("the dashboard is JSON");
+    assert!(dashboard["title"].is_string() && dashboard["uid"].is_string(), "title and uid");
+    assert!(dashboard["schemaVersion"].as_u64().is_some_and(|v| v >= 30), "a current schema version");
+    let input = &dashboard["__inputs"][0];
+    assert_eq!((&input["name"], &input["pluginId"]), (&json!("DS_PROMETHEUS"), &json!("prometheus")));
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let mut ids = BTreeSet::new();
+    let mut exprs = Vec::new();
+    for panel in panels {
+        assert!(ids.insert(panel["id"].as_u64().expect("a panel id")), "panel ids are unique: {panel}");
+        for key in ["x", "y", "w", "h"] {
+            assert!(panel["gridPos"][key].is_u64(), "gridPos.{key}: {panel}");
+        }
+        if panel["type"] == "row" {
+            continue;
+        }
+        assert_eq!(panel["datasource"]["uid"], "${DS_PROMETHEUS}", "{panel}");
+        let targets = panel["targets"].as_array().filter(|t| !t.is_empty()).expect("a query in every panel");
+        for target in targets {
+            assert_eq!(target["datasource"]["uid"], "${DS_PROMETHEUS}", "{panel}");
+            assert!(target["refId"].is_string(), "{panel}");
+            exprs.push(target["expr"].as_str().expect("a PromQL expression").to_owned());
+        }
+    }
+    assert!(exprs.len() >= 10, "{exprs:?}");
+
+    let text = metrics_of_a_busy_property().await;
+    let exported: BTreeSet<&str> =
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
+    let mut named = BTreeSet::new();
+    for expr in &exprs {
+        for (start, _) in expr.match_indices("bellhop_") {
+            let name: String = expr[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            named.insert(name);
+        }
+    }
+    for name in &named {
+        let family = name.strip_suffix("_sum").or_else(|| name.strip_suffix("_count")).unwrap_or(name);
+        assert!(
+            exported.contains(family),
+            "the dashboard names {name}, which the daemon does not export: {exported:?}"
+        );
+    }
+    for wanted in ["bellhop_sla_breaches_total", "bellhop_sla_escalations_total", "bellhop_devices_offline"] {
+        assert!(named.contains(wanted), "the dashboard shows {wanted}");
+    }
 }

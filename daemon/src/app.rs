@@ -30,11 +30,7 @@ const WRITER_GRACE: Duration = Duration::from_secs(10);
 pub struct Running {
     /// Where the HTTP API listens.
     pub http: std::net::SocketAddr,
-    /// Counters, also for reloads.
-    metrics: Arc<Metrics>,
-    config: watch::Sender<Arc<Config>>,
-    /// Reload requests from configuration pull (head office).
-    reloads: Option<tokio::sync::mpsc::Receiver<ReloadRequest>>,
+    reloader: Arc<Reloader>,
     shutdown: watch::Sender<bool>,
     done: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -49,6 +45,21 @@ impl Running {
 
     /// Re-reads the configuration file and applies it whole, or keeps the current one and says why not.
     pub fn reload(&self) -> Result<(), String> {
+        self.reloader.reload()
+    }
+}
+
+/// The one place that swaps the configuration in force: for SIGHUP, `POST /api/v1/admin/reload` and head office.
+struct Reloader {
+    config: watch::Sender<Arc<Config>>,
+    metrics: Arc<Metrics>,
+    /// One reload at a time (SIGHUP may come while the API's reload runs).
+    busy: std::sync::Mutex<()>,
+}
+
+impl Reloader {
+    fn reload(&self) -> Result<(), String> {
+        let _one_at_a_time = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         systemd::reloading(false, "Reloading the configuration.");
         let current = self.config.borrow().clone();
         let outcome = match config::load_layered(&current.path, Some(&current.storage.data_dir)) {
@@ -71,6 +82,17 @@ impl Running {
         };
         systemd::reloading(true, "Running.");
         outcome
+    }
+
+    /// Answers the reload requests of the API and of head office's pull, one at a time, for as long as the daemon
+    /// runs. It belongs to the daemon itself, not to whoever embeds it: otherwise a caller that does not read the
+    /// requests (the demo) leaves every reload waiting for an answer that never comes.
+    fn serve(self: Arc<Self>, mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while let Some(answer) = requests.recv().await {
+                let _ = answer.send(self.reload());
+            }
+        })
     }
 }
 
@@ -125,7 +147,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         }
         _ => None,
     };
-    let (reload_tx, reloads) = tokio::sync::mpsc::channel(1);
+    let (reload_tx, reload_requests) = tokio::sync::mpsc::channel(1);
     let pull = config
         .sync
         .clone()
@@ -147,6 +169,8 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         pull: pull.as_ref().map(PullHandle::status),
         reload: Some(reload_tx),
     });
+    let reloader = Arc::new(Reloader { config: config_tx, metrics, busy: Default::default() });
+    let reloads = reloader.clone().serve(reload_requests);
     let scheduler = crate::scheduler::start(core.clone(), clock, stopped.clone());
     let server = tokio::spawn(api::serve(listener, state, api::Limits::from(&config.http), stopped.clone()));
     tracing::info!(http = %http, broker = %config.mqtt.broker, data_dir = %data_dir.display(), "Bellhop is running.");
@@ -176,6 +200,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         let _ = scheduler.await;
         mqtt.stop().await;
         let _ = server.await;
+        reloads.abort();
         let joined = tokio::time::timeout(WRITER_GRACE, tokio::task::spawn_blocking(move || writer.join())).await;
         match joined {
             Ok(Ok(Ok(()))) => {
@@ -187,7 +212,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         }
         Ok(())
     });
-    Ok(Running { http, metrics, config: config_tx, reloads: Some(reloads), shutdown, done })
+    Ok(Running { http, reloader, shutdown, done })
 }
 
 /// Raises the soft limit on open files to the hard limit: every HTTP connection, the broker session and the store
@@ -263,8 +288,7 @@ fn status_line(core: &crate::core::CoreHandle, link: &MqttLink) -> String {
 /// Runs until SIGINT or SIGTERM, then shuts down in order; SIGHUP, and a new configuration from head office,
 /// reload the configuration.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let mut running = start(config).await?;
-    let mut reloads = running.reloads.take().expect("taken once");
+    let running = start(config).await?;
     let (mut term, mut hup) = (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
     loop {
         tokio::select! {
@@ -272,9 +296,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             _ = term.recv() => break,
             _ = hup.recv() => {
                 let _ = running.reload();
-            }
-            Some(answer) = reloads.recv() => {
-                let _ = answer.send(running.reload());
             }
         }
     }

@@ -102,9 +102,9 @@ impl LocalBroker {
 
     fn start_configured(dir: &Path, port: u16, access: &Access<'_>, extra: &str) -> anyhow::Result<LocalBroker> {
         let mosquitto = ensure_mosquitto()?;
-        std::fs::create_dir_all(dir)?;
+        crate::perms::create_dir(dir)?;
         let conf = dir.join("mosquitto.conf");
-        let mut file = std::fs::File::create(&conf)?;
+        let mut file = crate::perms::create_file(&conf)?;
         writeln!(file, "listener {port} 127.0.0.1")?;
         match access {
             Access::Open => writeln!(file, "allow_anonymous true")?,

@@ -50,7 +50,7 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("bellhop-demo-{}", std::process::id())),
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::perms::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     println!("Bellhop demo: a simulated property with {} rooms. Files in {}", args.rooms, dir.display());
     let broker = tokio::task::spawn_blocking({
         let dir = dir.join("mosquitto");
@@ -62,7 +62,7 @@ async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let http = pick_http(&args.http);
     let text = demo_config(&dir.join("data"), &broker.url(), &http, args.rooms);
     let config_path = dir.join("bellhop.toml");
-    std::fs::write(&config_path, &text)?;
+    crate::perms::write_durably(&config_path, text.as_bytes())?;
     let config = config::parse(&config_path, &text).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
     clock_in_everyone(&config)?;
     bind_own_tvs(&config, args.rooms)?;

@@ -171,10 +171,9 @@ pub fn import(config_path: &Path, data_dir: Option<&Path>, kind: Kind, csv: &Pat
     let document = layer_document(current.as_deref(), kind, rows).map_err(|e| vec![e])?;
     config::load_with_layer(config_path, Some(&data_dir), Some((IMPORTED_FILE, &document)))
         .map_err(|errors| by_row(errors, kind, csv))?;
-    std::fs::create_dir_all(&data_dir).map_err(|e| vec![format!("{}: {e}", data_dir.display())])?;
+    crate::perms::create_dir(&data_dir).map_err(|e| vec![format!("{}: {e}", data_dir.display())])?;
     let tmp = data_dir.join(format!("{IMPORTED_FILE}.tmp"));
-    std::fs::write(&tmp, document.as_bytes())
-        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+    crate::perms::write_durably(&tmp, document.as_bytes())
         .and_then(|()| std::fs::rename(&tmp, &target))
         .map_err(|e| vec![format!("writing {}: {e}", target.display())])?;
     Ok(count)

@@ -20,6 +20,7 @@ pub mod log_limit;
 pub mod logging;
 pub mod metrics;
 pub mod mqtt;
+pub mod perms;
 pub mod readiness;
 pub mod scheduler;
 pub mod sim;

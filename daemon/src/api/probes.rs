@@ -62,9 +62,9 @@ pub async fn ready(State(state): State<Arc<ApiState>>) -> Response {
     ))]
 /// Prometheus metrics, for every role.
 pub async fn metrics(State(state): State<Arc<ApiState>>, _: Caller<ReadMetrics>) -> Result<Response, ApiError> {
-    let open = state.reads.with(|r| r.tickets().open_by_status()).await?;
+    let figures = state.reads.with(crate::metrics::StoreFigures::read).await?;
     let connected = state.mqtt.as_ref().is_some_and(|m| m.is_connected());
-    let mut body = state.metrics.render(state.core.stats(), &open, connected);
+    let mut body = state.metrics.render(state.core.stats(), &figures, &state.config.borrow(), connected);
     if let Some(sync) = state.sync.as_ref().map(|s| s.get()) {
         for (name, help, value) in [
             ("bellhop_sync_lag_events", "Journal events not yet stored by head office.", sync.lag_events),

@@ -58,6 +58,8 @@ pub struct CoreStats {
     /// When the last commit failed (steady-clock milliseconds, plus one), for readiness; 0 again once a commit
     /// that wrote events succeeds.
     pub commit_failed_at: AtomicU64,
+    /// SLA breaches and escalations committed.
+    pub sla: crate::metrics::SlaCounters,
 }
 
 /// The adapters' way into the core.
@@ -348,6 +350,7 @@ impl Writer {
                     self.stats.last_seq.store(last.seq, Ordering::Relaxed);
                     self.stats.commit_failed_at.store(0, Ordering::Relaxed);
                 }
+                self.stats.sla.count(&events);
                 for reply in replies {
                     reply.send();
                 }

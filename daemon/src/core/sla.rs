@@ -222,9 +222,12 @@ impl Cx<'_, '_> {
         self.txn.tickets().set_counter(SLA_FINGERPRINT, fingerprint)
     }
 
-    /// The system clock stepped by `delta_ms`: shift every running clock so no time is gained or lost.
+    /// The system clock stepped by `delta_ms`: shift every running clock so no time is gained or lost, and every
+    /// open ticket's created and updated times with them, so the board stays on one clock.
     pub(super) fn clock_stepped(&mut self, delta_ms: i64) -> Result<(), StoreError> {
         self.append("system", EventBody::ClockStepped { delta_ms })?;
+        let moved = self.txn.tickets().shift_open_times(delta_ms)?;
+        self.touched.extend(moved);
         for number in self.txn.query().open_with_sla()? {
             self.clock_input(&number, Input::Step { delta_ms })?;
         }

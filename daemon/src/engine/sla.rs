@@ -1201,6 +1201,23 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_a_day_ahead_put_right_moves_the_round_and_its_deadlines_back_together() {
+        // Raised at 10:00 on a clock that reads Tuesday on Monday; ten minutes later NTP puts it right.
+        let policy =
+            Policy { levels: vec![spec(Anchor::Created, 30 * MIN, Until::Resolved)], ..Policy::new(HOUR, 4 * HOUR) };
+        let wrong = at("2026-03-03T10:00:00Z");
+        let mut state = started(&policy, &Office, wrong);
+        assert_eq!(next_due(&state, &policy, &Office), Some(plus(wrong, 30 * MIN)));
+        let right = at("2026-03-02T10:10:00Z");
+        assert_eq!(step(&mut state, &policy, &Office, right, Input::Step { delta_ms: -DAY }), vec![]);
+        assert_eq!(state.round_start, at("2026-03-02T10:00:00Z"), "the round began ten minutes ago on the new clock");
+        assert_eq!(position(&state, &Office, right), 10 * MIN, "the ten minutes that passed are kept");
+        let due = next_due(&state, &policy, &Office).unwrap();
+        assert_eq!(due, at("2026-03-02T10:30:00Z"));
+        assert!(due > state.round_start, "no deadline before the round began");
+    }
+
+    #[test]
     fn a_step_while_paused_keeps_the_paused_time() {
         let policy = Policy::new(HOUR, 2 * HOUR);
         let t0 = at("2026-03-02T10:00:00Z");
@@ -1335,6 +1352,7 @@ mod tests {
                 match next_due(&state, policy, hours) {
                     Some(due) => {
                         prop_assert!(due > now, "{due} is not after {now}");
+                        prop_assert!(due >= state.round_start, "{due} is before the round began");
                         let mut early = state.clone();
                         prop_assert_eq!(step(&mut early, policy, hours, plus(due, -1), Input::Tick), vec![]);
                         let mut on_time = state.clone();

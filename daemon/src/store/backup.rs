@@ -20,13 +20,8 @@ pub struct DataDirLock(#[allow(dead_code)] File);
 /// Takes the data directory's lock without waiting.
 pub fn lock(data_dir: &Path) -> Result<DataDirLock, StoreError> {
     let path = data_dir.join(LOCK_FILE);
-    fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| StoreError::DataDir { path: path.clone(), source })?;
+    crate::perms::create_dir(data_dir).map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+    let file = crate::perms::open_file(&path).map_err(|source| StoreError::DataDir { path: path.clone(), source })?;
     match file.try_lock() {
         Ok(()) => Ok(DataDirLock(file)),
         Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse(data_dir.to_owned())),
@@ -46,6 +41,8 @@ pub fn backup(data_dir: &Path, to: &Path, progress: &mut dyn FnMut(f64)) -> Resu
     }
     let partial = sibling(to, ".partial");
     let _ = fs::remove_file(&partial);
+    // VACUUM INTO fills an empty file and keeps its mode; a file it created itself would be 0644.
+    crate::perms::create_empty(&partial).map_err(|source| StoreError::DataDir { path: partial.clone(), source })?;
     let total = size(&source) + size(&source.with_extension("db-wal"));
     let conn = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(Duration::from_secs(30))?;
@@ -82,6 +79,8 @@ pub fn restore(data_dir: &Path, from: &Path) -> Result<VerifyReport, StoreError>
     let _lock = lock(data_dir)?;
     let staged = data_dir.join(format!("{DB_FILE}.restoring"));
     fs::copy(from, &staged).map_err(|source| StoreError::DataDir { path: from.to_owned(), source })?;
+    // A copy has the backup's mode; the journal gets its own.
+    crate::perms::set_file_mode(&staged).map_err(|source| StoreError::DataDir { path: staged.clone(), source })?;
     let report = match check(&staged) {
         Ok(report) => report,
         Err(error) => {
@@ -97,7 +96,8 @@ pub fn restore(data_dir: &Path, from: &Path) -> Result<VerifyReport, StoreError>
         // Fold the write-ahead log into the old file so the kept copy is whole, then set it aside.
         Connection::open(&current)?.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
         let kept = data_dir.join(format!("{DB_FILE}.before-restore"));
-        fs::rename(&current, &kept).map_err(|source| StoreError::DataDir { path: kept, source })?;
+        fs::rename(&current, &kept).map_err(|source| StoreError::DataDir { path: kept.clone(), source })?;
+        crate::perms::tighten_file(&kept);
     }
     for leftover in ["db-wal", "db-shm"] {
         let _ = fs::remove_file(current.with_extension(leftover));

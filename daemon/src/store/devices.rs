@@ -97,6 +97,17 @@ impl Queries<'_> {
     }
 }
 
+impl Queries<'_> {
+    /// Devices bound to a location, counted by kind (empty when only seen over MQTT) and whether they are online.
+    pub fn bound_by_kind(&self) -> Result<Vec<(String, bool, u64)>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT kind, online, count(*) FROM devices WHERE bound IS NOT NULL GROUP BY kind, online",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 /// Device writes inside the writer's transaction.
 pub struct Writer<'c>(pub(super) &'c Connection);
 

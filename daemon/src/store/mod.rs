@@ -114,8 +114,14 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`, in WAL mode with `synchronous=FULL`, and migrates it.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
+        crate::perms::create_dir(data_dir)
             .map_err(|source| StoreError::DataDir { path: data_dir.to_path_buf(), source })?;
+        // Created here 0640, the database keeps that mode, and SQLite gives its -wal and -shm files the same.
+        let db = db_path(data_dir);
+        crate::perms::create_empty(&db).map_err(|source| StoreError::DataDir { path: db.clone(), source })?;
+        for file in [db.clone(), db.with_extension("db-wal"), db.with_extension("db-shm")] {
+            crate::perms::tighten_file(&file);
+        }
         let mut conn = open_connection(
             data_dir,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

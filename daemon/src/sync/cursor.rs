@@ -92,7 +92,7 @@ impl CursorStore {
         text.push(b'\n');
         let tmp = self.path.with_extension("tmp");
         {
-            let mut out = std::fs::File::create(&tmp)?;
+            let mut out = crate::perms::create_file(&tmp)?;
             out.write_all(&text)?;
             out.sync_all()?;
         }

@@ -389,7 +389,7 @@ fn check_and_install(
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut out = std::fs::File::create(path)?;
+    let mut out = crate::perms::create_file(path)?;
     out.write_all(bytes)?;
     out.sync_all()
 }

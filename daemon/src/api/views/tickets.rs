@@ -400,6 +400,7 @@ impl TicketChange {
                 TicketChange::TicketEscalated { ticket, level, reason, due_at, to, recipients }
             }
             EventBody::RequestRejected { .. }
+            | EventBody::PresenceRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }
             | EventBody::ControllerPointWritten { .. }
             | EventBody::DeviceSeen { .. }
