@@ -390,3 +390,28 @@ fn imported_and_managed_layers_name_their_own_files() {
     let errors = load_with_layer(&config, None, Some((IMPORTED_FILE, candidate))).unwrap_err().to_string();
     assert!(errors.contains("imported.toml:2: locations[0].id"), "{errors}");
 }
+
+#[test]
+fn the_errors_shown_in_the_configuration_reference_are_the_real_ones() {
+    let example = include_str!("../../../docs/examples/bellhop.toml");
+    let broken = [
+        ("time_zone = \"Europe/Lisbon\"", "time_zone = \"Europe/Lisbin\""),
+        ("keep_alive_s = 30", "keep_alive_s = 2"),
+        ("listen = \"0.0.0.0:8080\"", "listne = \"0.0.0.0:8080\""),
+        ("max_qty = 4", "max_qty = \"four\""),
+        ("priority = \"high\"", "priority = \"urgent\""),
+        ("department = \"fnb\"", "department = \"food\""),
+    ]
+    .iter()
+    .fold(example.to_owned(), |text, (from, to)| text.replacen(from, to, 1));
+    let reference = include_str!("../../../docs/configuration.md");
+    let shown: Vec<&str> = reference
+        .split("$ bellhop check-config --config broken.toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n$ echo $?").next())
+        .expect("the reference shows check-config's output for broken.toml")
+        .lines()
+        .collect();
+    let real = parse(Path::new("broken.toml"), &broken).unwrap_err().to_string();
+    assert_eq!(shown, real.lines().collect::<Vec<_>>());
+}
