@@ -415,3 +415,26 @@ fn the_errors_shown_in_the_configuration_reference_are_the_real_ones() {
     let real = parse(Path::new("broken.toml"), &broken).unwrap_err().to_string();
     assert_eq!(shown, real.lines().collect::<Vec<_>>());
 }
+
+#[test]
+fn the_documents_list_the_sections_head_office_may_send() {
+    // The sections a layer may hold, as the deserializer lists them for a key it does not know.
+    let refused = toml::from_str::<raw::RawManaged>("nothing = 1").unwrap_err();
+    let mut sections: Vec<&str> = refused.message().split('`').skip(3).step_by(2).collect();
+    sections.sort_unstable();
+    assert_eq!(sections.len(), 10, "{sections:?}");
+    let names = |text: &str, from: &str, to: &str| -> Vec<String> {
+        let listed = text.split(from).nth(1).and_then(|rest| rest.split(to).next()).expect(from);
+        let mut names: Vec<String> =
+            listed.split('`').skip(1).step_by(2).map(|s| s.trim_matches(['[', ']']).to_owned()).collect();
+        names.sort_unstable();
+        names
+    };
+    let sync = include_str!("../../../docs/cloud-sync.md");
+    assert_eq!(
+        names(sync, "Head office can manage ten sections of a gateway's configuration:", "written as"),
+        sections
+    );
+    let reference = include_str!("../../../docs/configuration.md");
+    assert_eq!(names(reference, "Each may hold the sections", ". A section"), sections);
+}
