@@ -309,10 +309,11 @@ impl Reader<'_, '_> {
                 }
             }
             Kind::Type { found, expected } | Kind::Value { found, expected } => {
-                let key = at.iter().rev().find_map(|s| if let Seg::Key(k) = s { Some(k.as_str()) } else { None });
-                match (found.as_str(), expected.as_str(), key) {
-                    ("map", "a sequence", Some(key)) => {
-                        format!("must be a list: write [[{key}]] before each entry, or {key} = [ ... ]")
+                // `[catalog]` written for `[[catalog]]`: say how to write it, when it can be written as a header.
+                let header = at.iter().all(|s| matches!(s, Seg::Key(_))).then(|| render(at));
+                match (found.as_str(), expected.as_str(), header) {
+                    ("map", "a sequence", Some(key)) if section => {
+                        format!("must be a list: write [[{key}]] before each entry, not [{key}]")
                     }
                     _ => format!("must be {}, not {}", expected_words(expected), found_words(found)),
                 }
@@ -482,8 +483,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

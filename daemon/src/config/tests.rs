@@ -147,11 +147,16 @@ fn list_elements_are_named_by_their_position_as_written() {
 #[test]
 fn a_table_where_a_list_belongs_says_how_to_write_it() {
     let text = MINIMAL.replace("[[catalog]]", "[catalog]");
-    let errors = errors(&text);
+    let found = errors(&text);
+    assert_eq!(found, ["b.toml:16: catalog: must be a list: write [[catalog]] before each entry, not [catalog]"]);
+    let text = MINIMAL.to_owned() + "\n[grms.controllers]\nid = \"rc-1\"\n";
     assert_eq!(
-        errors,
-        ["b.toml:16: catalog: must be a list: write [[catalog]] before each entry, or catalog = [ ... ]"]
+        errors(&text),
+        ["b.toml:22: grms.controllers: must be a list: write [[grms.controllers]] before each entry, not [grms.controllers]"]
     );
+    let inline = format!("catalog = {{ code = \"x\" }}\n{}", MINIMAL.split("[[catalog]]").next().unwrap());
+    let found = errors(&inline);
+    assert!(found.iter().any(|e| e.contains("catalog: must be a list in square brackets, not a table")), "{found:?}");
 }
 
 #[test]
