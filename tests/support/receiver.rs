@@ -1,8 +1,7 @@
-//! Reference receiver for Bellhop cloud sync (`docs/cloud-sync.md`): HTTPS with a certificate generated at start,
-//! signature checks, idempotent storage on (gateway, seq), hash-chain verification, and fault injection ("fakes").
-//!
-//! Head-office teams may start from this file: the parts that matter are [`handle`] (checks, in the order the spec
-//! gives them) and [`GatewayLog::store`] (the idempotency and chain rules). Storage here is in memory.
+//! A head-office receiver for the tests of cloud sync, built from `docs/cloud-sync.md` (which is the contract; this
+//! file is test support): HTTPS with a certificate generated at start, the refusals in the order the document gives
+//! them, idempotent storage on (gateway, seq), hash-chain verification, and fault injection ("fakes"). Storage is in
+//! memory.
 
 // Each test uses a different part of this module.
 #![allow(dead_code)]
@@ -599,6 +598,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, std:
     };
     if batch.gateway != gateway {
         return Ok(refuse(&state, StatusCode::BAD_REQUEST, "batch.gateway does not match the path"));
+    }
+    if batch.events.is_empty() {
+        return Ok(refuse(&state, StatusCode::BAD_REQUEST, "a batch holds at least one event"));
     }
     let (before, truth) = {
         let mut gateways = state.gateways.lock().unwrap();

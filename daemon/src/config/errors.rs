@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{Item, TableLike};
+use super::shape;
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,10 +66,7 @@ pub struct SourceMap<'a> {
 impl<'a> SourceMap<'a> {
     /// Maps a file's keys; a file that does not parse maps nothing (the parse error has its own place).
     pub fn new(file: &'a Path, text: &'a str) -> SourceMap<'a> {
-        let mut entries = Vec::new();
-        if let Ok(doc) = toml_edit::Document::parse(text) {
-            walk(doc.as_table(), "", &mut entries);
-        }
+        let entries = shape::entries(text).into_iter().map(|e| (shape::render(&e.path), e.key, e.value)).collect();
         SourceMap { file, text, entries, overlay: None }
     }
 
@@ -87,13 +84,18 @@ impl<'a> SourceMap<'a> {
                 return overlay.at(key, message);
             }
         }
-        let offset = self.entries.iter().find(|(path, ..)| path == key).and_then(|(_, k, v)| k.clone().or(v.clone()));
         ConfigError {
             file: self.file.to_owned(),
-            line: offset.map(|r| self.line(r.start)),
+            line: self.line_of(key),
             key: key.to_owned(),
             message: message.into(),
         }
+    }
+
+    /// The line of a key or table given as a dotted path, when this file has it.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        let (_, k, v) = self.entries.iter().find(|(path, ..)| path == key)?;
+        k.clone().or(v.clone()).map(|r| self.line(r.start))
     }
 
     /// An error at a byte offset (from the TOML parser); the key is the one found there.
@@ -111,31 +113,6 @@ impl<'a> SourceMap<'a> {
     fn line(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
         self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
-    }
-}
-
-fn walk(table: &dyn TableLike, prefix: &str, entries: &mut Vec<Entry>) {
-    for (name, item) in table.iter() {
-        let path = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
-        let key_span = table.get_key_value(name).and_then(|(key, _)| key.span());
-        entries.push((path.clone(), key_span, item.span()));
-        walk_item(item, &path, entries);
-    }
-}
-
-fn walk_item(item: &Item, path: &str, entries: &mut Vec<Entry>) {
-    if let Some(tables) = item.as_array_of_tables() {
-        for (i, table) in tables.iter().enumerate() {
-            let path = format!("{path}[{i}]");
-            entries.push((path.clone(), None, table.span()));
-            walk(table, &path, entries);
-        }
-    } else if let Some(table) = item.as_table_like() {
-        walk(table, path, entries);
-    } else if let Some(array) = item.as_array() {
-        for (i, value) in array.iter().enumerate() {
-            entries.push((format!("{path}[{i}]"), None, value.span()));
-        }
     }
 }
 

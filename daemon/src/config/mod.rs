@@ -4,6 +4,7 @@ mod errors;
 mod people;
 mod policies;
 mod raw;
+mod shape;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -408,19 +409,28 @@ fn apply_layer(raw: &mut RawConfig, layer: raw::RawManaged) -> Vec<&'static str>
 }
 
 fn parse_layered(path: &Path, text: &str, layers: &[(&Path, &str)]) -> Result<Config, ConfigErrors> {
-    let mut raw: RawConfig = toml::from_str(text).map_err(|e| {
-        let map = SourceMap::new(path, text);
-        ConfigErrors(vec![map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())])
-    })?;
+    // Mistakes of shape (unknown keys, missing keys, wrong types and values) in every file, all of them; then the
+    // validation of the values, which says nothing about keys that were cut out or stood in for.
+    let mut shape_errors = Vec::new();
+    let mut patched: Vec<(&Path, Vec<String>)> = Vec::new();
+    let file = shape::read::<RawConfig>(path, text, &SourceMap::new(path, text));
+    shape_errors.extend(file.errors);
+    patched.push((path, file.patched));
+    let mut raw = file.value;
     let mut parsed = Vec::new();
     for (file, document) in layers {
         let map = SourceMap::new(file, document);
-        let layer: raw::RawManaged = toml::from_str(document).map_err(|e| {
-            ConfigErrors(vec![map.at_offset(e.span().map(|s| s.start), e.message().trim_end().to_owned())])
-        })?;
-        let sections = apply_layer(&mut raw, layer);
-        parsed.push((map, sections));
+        let layer = shape::read::<raw::RawManaged>(file, document, &map);
+        shape_errors.extend(layer.errors);
+        patched.push((file, layer.patched));
+        if let (Some(raw), Some(layer)) = (raw.as_mut(), layer.value) {
+            let sections = apply_layer(raw, layer);
+            parsed.push((map, sections));
+        } else {
+            raw = None;
+        }
     }
+    let Some(raw) = raw else { return Err(sorted(shape_errors)) };
     // Errors in a layer's sections are found in that layer's file: each map hands the sections of the layers above
     // it to them, so the top-most layer that has a section answers for it.
     let mut overlay: Option<(SourceMap<'_>, Vec<&'static str>)> = None;
@@ -440,12 +450,24 @@ fn parse_layered(path: &Path, text: &str, layers: &[(&Path, &str)]) -> Result<Co
     }
     let mut errors = Vec::new();
     let config = validate(path, raw, &map, &mut errors);
+    errors.retain(|e| !patched.iter().any(|(file, keys)| e.file == *file && keys.iter().any(|k| under(&e.key, k))));
+    errors.extend(shape_errors);
     if errors.is_empty() {
         Ok(config)
     } else {
-        errors.sort_by_key(|e: &ConfigError| (e.file.clone(), e.line.unwrap_or(usize::MAX)));
-        Err(ConfigErrors(errors))
+        Err(sorted(errors))
     }
+}
+
+/// Whether `key` is `prefix` or inside it (`catalog[2].code` is inside `catalog` and `catalog[2]`).
+fn under(key: &str, prefix: &str) -> bool {
+    key.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+/// Errors in file order: by file, then by line.
+fn sorted(mut errors: Vec<ConfigError>) -> ConfigErrors {
+    errors.sort_by_key(|e: &ConfigError| (e.file.clone(), e.line.unwrap_or(usize::MAX)));
+    ConfigErrors(errors)
 }
 
 fn check_id(map: &SourceMap<'_>, errors: &mut Vec<ConfigError>, key: &str, value: &str) {

@@ -52,19 +52,128 @@ fn unknown_key_names_file_line_and_key() {
     let text = MINIMAL.replace("priority = \"low\"", "priority = \"low\"\ncolour = \"red\"");
     let errors = errors(&text);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].starts_with("b.toml:21: catalog[0].colour: unknown field `colour`"), "{errors:?}");
+    assert!(errors[0].starts_with("b.toml:21: catalog[0].colour: unknown key; the keys here are"), "{errors:?}");
 }
 
 #[test]
-fn bad_enum_value_names_its_key() {
-    let errors = errors(&MINIMAL.replace("\"low\"", "\"urgent\""));
-    assert!(errors[0].starts_with("b.toml:20: catalog[0].priority: unknown variant `urgent`"), "{errors:?}");
+fn bad_enum_value_names_its_key_and_the_words_it_takes() {
+    let errors = errors(&MINIMAL.replace("\"low\"", "\"lwo\""));
+    assert_eq!(
+        errors,
+        [
+            r#"b.toml:20: catalog[0].priority: must be one of "critical", "high", "medium" or "low", not "lwo"; did you mean "low"?"#
+        ]
+    );
 }
 
 #[test]
 fn wrong_type_names_its_key() {
     let errors = errors(&MINIMAL.replace("priority = \"low\"", "priority = \"low\"\nmax_qty = \"five\""));
-    assert!(errors[0].starts_with("b.toml:21: catalog[0].max_qty:"), "{errors:?}");
+    assert_eq!(errors, [r#"b.toml:21: catalog[0].max_qty: must be a whole number from 0 to 255, not "five""#]);
+}
+
+/// Five mistakes of shape, each of which used to stop the check on its own.
+const FIVE_MISTAKES: [(&str, &str); 5] = [
+    ("name = \"Hotel\"", "nmae = \"Hotel\""),
+    ("url = \"mqtt://127.0.0.1:1883\"", "url = \"mqtt://127.0.0.1:1883\"\nkeep_alive_s = \"30s\""),
+    ("data_dir = \"/var/lib/bellhop\"", "data_dir = \"/var/lib/bellhop\"\n\n[limits]\ndevice_burst = -1"),
+    ("name = \"Housekeeping\"", "name = \"Housekeeping\"\npause_on_dnd = \"yes\""),
+    ("priority = \"low\"", "priority = \"urgent\""),
+];
+
+#[test]
+fn every_mistake_of_shape_is_reported_in_one_run() {
+    let text = FIVE_MISTAKES.iter().fold(MINIMAL.to_owned(), |text, (from, to)| text.replacen(from, to, 1));
+    let errors = errors(&text);
+    assert_eq!(
+        errors,
+        [
+            r#"b.toml:4: site.nmae: unknown key; did you mean "name"?"#,
+            r#"b.toml:8: mqtt.keep_alive_s: must be a whole number from 0 to 65535, not "30s""#,
+            "b.toml:14: limits.device_burst: must be a whole number from 0 to 4294967295, not -1",
+            r#"b.toml:19: departments[0].pause_on_dnd: must be true or false, not "yes""#,
+            r#"b.toml:25: catalog[0].priority: must be one of "critical", "high", "medium" or "low", not "urgent""#,
+        ]
+    );
+}
+
+#[test]
+fn missing_keys_and_sections_are_each_reported_once() {
+    let text = MINIMAL.replace("[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n", "").replace("priority = \"low\"\n", "");
+    let errors = errors(&text);
+    assert_eq!(errors, ["b.toml:1: mqtt: is required", "b.toml:14: catalog[0].priority: is required"]);
+}
+
+#[test]
+fn an_empty_file_is_told_everything_it_needs() {
+    assert_eq!(
+        errors(""),
+        [
+            "b.toml:1: site: is required",
+            "b.toml:1: mqtt: is required",
+            "b.toml:1: storage: is required",
+            "b.toml: catalog: at least one [[catalog]] item is needed, or no request can be accepted",
+        ]
+    );
+    let errors = errors("mqtt = []\n");
+    assert!(errors.contains(&"b.toml:1: mqtt: must be a table, not a list".to_owned()), "{errors:?}");
+}
+
+#[test]
+fn a_mistake_made_many_times_is_reported_up_to_a_limit() {
+    let rooms: String = (0..80).map(|i| format!("\n[[locations]]\nid = \"{i}\"\nkind = \"rom\"\n")).collect();
+    let errors = errors(&format!("{MINIMAL}{rooms}"));
+    assert_eq!(errors.len(), shape::MAX_MISTAKES + 1, "{errors:?}");
+    assert!(errors[0].starts_with("b.toml:24: locations[0].kind: must be one of"), "{errors:?}");
+    assert_eq!(errors[shape::MAX_MISTAKES], "b.toml: more mistakes may follow the first 50; fix these and check again");
+}
+
+#[test]
+fn list_elements_are_named_by_their_position_as_written() {
+    let text = MINIMAL.to_owned()
+        + "\n[[rules]]\nname = \"r\"\nkinds = [\"rom\", \"room\", \"are\", 7]\npriority = \"high\"\n\n[[rules]]\nname = 5\n";
+    let errors = errors(&text);
+    assert_eq!(
+        errors,
+        [
+            r#"b.toml:24: rules[0].kinds[0]: must be one of "room" or "area", not "rom"; did you mean "room"?"#,
+            r#"b.toml:24: rules[0].kinds[2]: must be one of "room" or "area", not "are"; did you mean "area"?"#,
+            r#"b.toml:24: rules[0].kinds[3]: must be one of "room" or "area", not 7"#,
+            "b.toml:28: rules[1].name: must be text in quotes, not 5",
+        ]
+    );
+}
+
+#[test]
+fn a_table_where_a_list_belongs_says_how_to_write_it() {
+    let text = MINIMAL.replace("[[catalog]]", "[catalog]");
+    let found = errors(&text);
+    assert_eq!(found, ["b.toml:16: catalog: must be a list: write [[catalog]] before each entry, not [catalog]"]);
+    let text = MINIMAL.to_owned() + "\n[grms.controllers]\nid = \"rc-1\"\n";
+    assert_eq!(
+        errors(&text),
+        ["b.toml:22: grms.controllers: must be a list: write [[grms.controllers]] before each entry, not [grms.controllers]"]
+    );
+    let inline = format!("catalog = {{ code = \"x\" }}\n{}", MINIMAL.split("[[catalog]]").next().unwrap());
+    let found = errors(&inline);
+    assert!(found.iter().any(|e| e.contains("catalog: must be a list in square brackets, not a table")), "{found:?}");
+}
+
+#[test]
+fn unknown_sections_and_values_are_reported_with_the_checks_of_the_rest() {
+    let text = MINIMAL.replace("department = \"housekeeping\"", "department = \"spa\"") + "\n[surprise]\nkey = 1\n";
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("b.toml:19: catalog[0].department: no [[departments]] entry"), "{errors:?}");
+    assert!(errors[1].starts_with("b.toml:22: surprise: unknown section; the keys here are \"site\""), "{errors:?}");
+}
+
+#[test]
+fn values_standing_in_for_missing_ones_raise_no_errors_of_their_own() {
+    // A required code missing and the department of the only item wrong: the item's checks still run, the stand-in
+    // code ("") is not reported as a bad id.
+    let text = MINIMAL.replace("code = \"hk.towels\"\n", "");
+    assert_eq!(errors(&text), ["b.toml:16: catalog[0].code: is required"]);
 }
 
 #[test]
@@ -299,4 +408,52 @@ fn imported_and_managed_layers_name_their_own_files() {
     let candidate = "[[locations]]\nid = \"bad id!\"\nkind = \"room\"\n";
     let errors = load_with_layer(&config, None, Some((IMPORTED_FILE, candidate))).unwrap_err().to_string();
     assert!(errors.contains("imported.toml:2: locations[0].id"), "{errors}");
+}
+
+#[test]
+fn the_errors_shown_in_the_configuration_reference_are_the_real_ones() {
+    let example = include_str!("../../../docs/examples/bellhop.toml");
+    let broken = [
+        ("time_zone = \"Europe/Lisbon\"", "time_zone = \"Europe/Lisbin\""),
+        ("keep_alive_s = 30", "keep_alive_s = 2"),
+        ("listen = \"0.0.0.0:8080\"", "listne = \"0.0.0.0:8080\""),
+        ("max_qty = 4", "max_qty = \"four\""),
+        ("priority = \"high\"", "priority = \"urgent\""),
+        ("department = \"fnb\"", "department = \"food\""),
+    ]
+    .iter()
+    .fold(example.to_owned(), |text, (from, to)| text.replacen(from, to, 1));
+    let reference = include_str!("../../../docs/configuration.md");
+    let shown: Vec<&str> = reference
+        .split("$ bellhop check-config --config broken.toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n$ echo $?").next())
+        .expect("the reference shows check-config's output for broken.toml")
+        .lines()
+        .collect();
+    let real = parse(Path::new("broken.toml"), &broken).unwrap_err().to_string();
+    assert_eq!(shown, real.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn the_documents_list_the_sections_head_office_may_send() {
+    // The sections a layer may hold, as the deserializer lists them for a key it does not know.
+    let refused = toml::from_str::<raw::RawManaged>("nothing = 1").unwrap_err();
+    let mut sections: Vec<&str> = refused.message().split('`').skip(3).step_by(2).collect();
+    sections.sort_unstable();
+    assert_eq!(sections.len(), 10, "{sections:?}");
+    let names = |text: &str, from: &str, to: &str| -> Vec<String> {
+        let listed = text.split(from).nth(1).and_then(|rest| rest.split(to).next()).expect(from);
+        let mut names: Vec<String> =
+            listed.split('`').skip(1).step_by(2).map(|s| s.trim_matches(['[', ']']).to_owned()).collect();
+        names.sort_unstable();
+        names
+    };
+    let sync = include_str!("../../../docs/cloud-sync.md");
+    assert_eq!(
+        names(sync, "Head office can manage ten sections of a gateway's configuration:", "written as"),
+        sections
+    );
+    let reference = include_str!("../../../docs/configuration.md");
+    assert_eq!(names(reference, "Each may hold the sections", ". A section"), sections);
 }

@@ -4,7 +4,7 @@
 //! [`Reader`]s answer queries from their own connections. WAL mode lets readers work while the writer commits.
 
 mod backup;
-mod chain;
+pub mod chain;
 mod checkpoint;
 mod devices;
 mod grms;

@@ -469,7 +469,7 @@ priority = "low"
 
         let unknown = "[site]\ncode = \"X\"\n";
         let errors = check_and_install(&config, &data, &candidate, unknown.as_bytes(), "e3").unwrap_err();
-        assert!(errors[0].contains(":1: site: unknown field `site`"), "{errors:?}");
+        assert!(errors[0].contains(":1: site: unknown section; the keys here are \"departments\""), "{errors:?}");
         assert!(check_and_install(&config, &data, &candidate, b"\xff", "e4").unwrap_err()[0].contains("UTF-8"));
     }
 }
