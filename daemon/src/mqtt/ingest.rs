@@ -2,8 +2,9 @@
 //! arrival order, each only after the core has committed it.
 //!
 //! Every message is consumed once: one that cannot be read (too large, not JSON, a foreign topic) is journaled or
-//! logged as rejected and then acknowledged, so the broker never delivers it again. Only a message whose commit
-//! failed is left for another try, because the same message will succeed once the store can write again.
+//! logged as rejected and then acknowledged, so the broker never delivers it again. A request whose commit failed
+//! is answered `unavailable` (its device retries); a presence whose commit failed is sent to the core again until
+//! it is stored, as its device sends it only once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -4,7 +4,6 @@
 mod backoff;
 mod conn;
 mod io;
-mod ratelog;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +18,8 @@ use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use backoff::AcceptBackoff;
-use ratelog::RateLimited;
+
+use crate::log_limit::LogLimit;
 
 /// How long open connections get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -63,7 +63,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     let (closing, closing_rx) = watch::channel(false);
     let mut backoff = AcceptBackoff::default();
-    let (mut accept_warning, mut full_warning) = (RateLimited::new(WARN_EVERY), RateLimited::new(WARN_EVERY));
+    let mut warnings = LogLimit::new(WARN_EVERY);
     loop {
         let accepted = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
@@ -81,7 +81,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
                         });
                     }
                     Err(_) => {
-                        if let Some(held_back) = full_warning.allow(Instant::now()) {
+                        if let Some(held_back) = warnings.allow("connections full", Instant::now()) {
                             tracing::warn!(
                                 max_connections = limits.max_connections,
                                 held_back,
@@ -99,7 +99,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
             }
             Err(error) => {
                 let pause = backoff.after(&error);
-                if let Some(held_back) = accept_warning.allow(Instant::now()) {
+                if let Some(held_back) = warnings.allow("accept failed", Instant::now()) {
                     tracing::warn!(%error, held_back, retry_in = ?pause, "Could not accept an HTTP connection.");
                 }
                 if let Some(pause) = pause {
