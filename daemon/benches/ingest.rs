@@ -46,7 +46,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// One load client: the TVs of every `clients`-th room (`tv-{room}`, each speaking only for its own room, as the
 /// gateway's binding requires), keeping at most `window` requests outstanding (or pacing at `rate` per second when
-/// given), and timing each publish → ack.
+/// given), and timing each publish → ack. Items start at `first_item` and move on once every room has asked.
 async fn load_client(
     port: u16,
     n: usize,
@@ -54,6 +54,7 @@ async fn load_client(
     count: usize,
     window: usize,
     rate: Option<f64>,
+    first_item: usize,
 ) -> Vec<Duration> {
     let topics = Topics::new("bellhop").unwrap();
     let rooms: Vec<String> = (0..ROOMS).filter(|r| r % clients == n).map(|r| format!("{}", 100 + r)).collect();
