@@ -55,6 +55,11 @@ impl Checkpointer {
             .spawn(move || {
                 report(truncate(&conn));
                 while woken.recv().is_ok() {
+                    // While the writer has yet to truncate, a passive checkpoint would only hold the checkpoint lock
+                    // the truncation needs.
+                    if flag.load(Ordering::Acquire) {
+                        continue;
+                    }
                     match passive(&conn) {
                         Ok(log_bytes) => flag.store(log_bytes >= TRUNCATE_AT, Ordering::Release),
                         Err(error) => report(Err(error)),
@@ -66,9 +71,13 @@ impl Checkpointer {
         Ok(Checkpointer { wake: Some(wake), commits: 0, oversize, thread: Some(thread) })
     }
 
-    /// Counts a commit; every [`COMMITS_PER_CHECKPOINT`] wakes the checkpointer (never waiting for it). Returns
-    /// whether the writer should now truncate the log on its own connection ([`truncate`]).
-    pub(super) fn committed(&mut self) -> bool {
+    /// Counts a commit; every [`COMMITS_PER_CHECKPOINT`] wakes the checkpointer (never waiting for it). When the
+    /// checkpointer found the log too large, truncates it on the writer's connection `conn` first.
+    pub(super) fn committed(&mut self, conn: &Connection) {
+        if self.oversize.load(Ordering::Acquire) {
+            report(truncate(conn));
+            self.oversize.store(false, Ordering::Release);
+        }
         self.commits += 1;
         if self.commits >= COMMITS_PER_CHECKPOINT {
             self.commits = 0;
@@ -76,7 +85,6 @@ impl Checkpointer {
                 let _ = wake.try_send(());
             }
         }
-        self.oversize.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -99,7 +107,7 @@ fn passive(conn: &Connection) -> rusqlite::Result<u64> {
 
 /// Copies the whole log into the database and truncates it, waiting at most [`TRUNCATE_WAIT`] for readers. `false`
 /// when a reader held on (the log stays as it is; the next round tries again).
-pub(super) fn truncate(conn: &Connection) -> rusqlite::Result<bool> {
+fn truncate(conn: &Connection) -> rusqlite::Result<bool> {
     conn.busy_timeout(TRUNCATE_WAIT)?;
     let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -107,7 +115,7 @@ pub(super) fn truncate(conn: &Connection) -> rusqlite::Result<bool> {
 }
 
 /// Logs a failed checkpoint; the next one retries.
-pub(super) fn report(outcome: rusqlite::Result<bool>) {
+fn report(outcome: rusqlite::Result<bool>) {
     match outcome {
         Ok(true) => {}
         Ok(false) => tracing::debug!("A reader held the write-ahead log; truncating it again later."),
@@ -129,6 +137,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         store.checkpoint_in_background().unwrap();
+        // A reader querying without pause, as the status publisher and the API do under load.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (dir, stop) = (dir.path().to_path_buf(), stop.clone());
+            std::thread::spawn(move || {
+                let conn = rusqlite::Connection::open(dir.join("bellhop.db")).unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _: i64 = conn.query_row("SELECT count(*) FROM events WHERE seq > 0", [], |r| r.get(0)).unwrap();
+                }
+            })
+        };
         let text = "x".repeat(4000);
         let mut largest = 0;
         // About 50 MB of journal, three times the size at which the log is truncated, as fast as the store takes it.
@@ -142,6 +161,8 @@ mod tests {
             store.committed();
             largest = largest.max(wal_size(dir.path()));
         }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        reader.join().unwrap();
         assert!(largest <= 2 * super::TRUNCATE_AT, "the write-ahead log grew to {largest} bytes");
         drop(store);
         assert!(

@@ -144,9 +144,7 @@ impl Store {
     /// Tells the background checkpointer, if there is one, that a transaction was committed.
     pub fn committed(&mut self) {
         if let Some(checkpointer) = &mut self.checkpointer {
-            if checkpointer.committed() {
-                checkpoint::report(checkpoint::truncate(&self.conn));
-            }
+            checkpointer.committed(&self.conn);
         }
     }
 
