@@ -2,7 +2,7 @@
 //! the bare broker round trip (publish → subscriber → reply) measured in the same run.
 //!
 //! Run: `cargo bench -p bellhop --bench ingest` (knobs: BENCH_REQUESTS, BENCH_CLIENTS, BENCH_WINDOW, BENCH_RATE,
-//! BENCH_SECONDS, BENCH_FSYNC_MS). Prints requests/s, the ratio to the bare round trip, p50/p99 latency at a steady
+//! BENCH_SECONDS, BENCH_FSYNC_MS, BENCH_DAEMON_LOG for the daemon's `RUST_LOG`). Prints requests/s, the ratio to the bare round trip, p50/p99 latency at a steady
 //! rate, events per commit, the daemon's peak RSS, and the sizes of the database and its write-ahead log (the
 //! largest the log grew during the run, and both after the daemon stopped). With `BENCH_FSYNC_MS=5` the daemon runs
 //! on a fake slow disk (`benches/fakes/slow_fsync.c`, loaded with `LD_PRELOAD`) whose every fsync takes 5 ms longer,
@@ -259,7 +259,7 @@ fn start_daemon(dir: &std::path::Path, broker: u16, fsync_ms: u64) -> (Child, St
     }
     let child = command
         .args(["run", "--config", path.to_str().unwrap(), "--http", &http])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("BENCH_DAEMON_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

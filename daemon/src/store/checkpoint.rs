@@ -2,41 +2,39 @@
 //! updated and synced: it only wakes the checkpointer every so many commits.
 //!
 //! The log must also stay small. A passive checkpoint never blocks anyone, but under constant load it never reaches
-//! the log's end, and SQLite starts the log over only when a checkpoint has; so the log would only grow. When a
-//! passive checkpoint finds the log past [`TRUNCATE_AT`], the checkpointer asks the writer to truncate it: between
-//! two of its transactions the writer copies what is left (little, the passive checkpoint did most) and truncates
-//! the log to nothing, waiting at most [`TRUNCATE_WAIT`] for readers of older snapshots. The writer is the one to do
-//! it because a truncating checkpoint needs the write lock, which a busy writer would never leave free long enough.
+//! the log's end, and SQLite starts the log over only when a checkpoint has; so the log would only grow. After each
+//! commit the writer looks at the log file's size; past [`TRUNCATE_AT`] it copies what is left into the database
+//! (little: the passive checkpoints did most) and truncates the log to nothing, waiting at most [`TRUNCATE_WAIT`]
+//! for readers of older snapshots. The writer is the one to do it because a truncating checkpoint needs the write
+//! lock, which a busy writer would never leave free long enough for another connection.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{open_connection, StoreError, BUSY_TIMEOUT};
+use super::{db_path, open_connection, StoreError, BUSY_TIMEOUT};
 
 /// Commits between checkpoints: a few hundred to a few thousand pages of log, as SQLite's own default of 1,000.
 const COMMITS_PER_CHECKPOINT: u32 = 100;
 
-/// A log at least this large is truncated.
+/// A log file at least this large is truncated.
 pub const TRUNCATE_AT: u64 = 16 * 1024 * 1024;
 
 /// The size SQLite trims the log file to whenever it starts the log over (`journal_size_limit`).
 pub const SIZE_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// How long a truncating checkpoint waits for readers of older snapshots. The writer commits nothing meanwhile, so
-/// it gives up early; the next round tries again.
+/// How long a truncating checkpoint waits for readers of older snapshots (and a passive checkpoint under way). The
+/// writer commits nothing meanwhile, so it gives up early; the next commit tries again.
 const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
 
-/// The writer's side: counts commits, wakes the checkpointer, and learns when the log is to be truncated.
+/// The writer's side: counts commits, wakes the checkpointer, and keeps the log under [`TRUNCATE_AT`].
 pub struct Checkpointer {
     wake: Option<SyncSender<()>>,
     commits: u32,
-    /// Set by the checkpointer when the log has passed [`TRUNCATE_AT`].
-    oversize: Arc<AtomicBool>,
+    /// The log file.
+    wal: PathBuf,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -47,36 +45,30 @@ impl Checkpointer {
         let conn = open_connection(data_dir, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "journal_size_limit", SIZE_LIMIT as i64)?;
-        let oversize = Arc::new(AtomicBool::new(false));
-        let flag = oversize.clone();
         let (wake, woken) = sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("bellhop-checkpoint".into())
             .spawn(move || {
                 report(truncate(&conn));
                 while woken.recv().is_ok() {
-                    // While the writer has yet to truncate, a passive checkpoint would only hold the checkpoint lock
-                    // the truncation needs.
-                    if flag.load(Ordering::Acquire) {
-                        continue;
-                    }
-                    match passive(&conn) {
-                        Ok(log_bytes) => flag.store(log_bytes >= TRUNCATE_AT, Ordering::Release),
-                        Err(error) => report(Err(error)),
+                    // Passive: copies what no reader still needs, never blocks the writer or readers.
+                    if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
+                        report(Err(error));
                     }
                 }
                 report(truncate(&conn));
             })
             .map_err(|e| StoreError::Worker(e.to_string()))?;
-        Ok(Checkpointer { wake: Some(wake), commits: 0, oversize, thread: Some(thread) })
+        let mut wal = db_path(data_dir).into_os_string();
+        wal.push("-wal");
+        Ok(Checkpointer { wake: Some(wake), commits: 0, wal: wal.into(), thread: Some(thread) })
     }
 
-    /// Counts a commit; every [`COMMITS_PER_CHECKPOINT`] wakes the checkpointer (never waiting for it). When the
-    /// checkpointer found the log too large, truncates it on the writer's connection `conn` first.
+    /// Counts a commit made on the writer's connection `conn`: every [`COMMITS_PER_CHECKPOINT`] wakes the
+    /// checkpointer (never waiting for it), and a log file past [`TRUNCATE_AT`] is truncated at once.
     pub(super) fn committed(&mut self, conn: &Connection) {
-        if self.oversize.load(Ordering::Acquire) {
+        if std::fs::metadata(&self.wal).is_ok_and(|m| m.len() >= TRUNCATE_AT) {
             report(truncate(conn));
-            self.oversize.store(false, Ordering::Release);
         }
         self.commits += 1;
         if self.commits >= COMMITS_PER_CHECKPOINT {
@@ -98,15 +90,8 @@ impl Drop for Checkpointer {
     }
 }
 
-/// A passive checkpoint, which never blocks the writer or readers; returns the log's size in bytes.
-fn passive(conn: &Connection) -> rusqlite::Result<u64> {
-    let log_frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?;
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-    Ok(log_frames.max(0) as u64 * page_size.max(0) as u64)
-}
-
 /// Copies the whole log into the database and truncates it, waiting at most [`TRUNCATE_WAIT`] for readers. `false`
-/// when a reader held on (the log stays as it is; the next round tries again).
+/// when a reader held on (the log stays as it is; the next try carries on).
 fn truncate(conn: &Connection) -> rusqlite::Result<bool> {
     conn.busy_timeout(TRUNCATE_WAIT)?;
     let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
