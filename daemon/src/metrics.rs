@@ -4,13 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use tv_protocol::{Ack, AckResult, ErrorCode};
 
 use crate::config::Config;
-use crate::core::CoreStats;
-use crate::event::{Event, EventBody};
+use crate::core::{CoreStats, SlaCounters, TARGETS};
 use crate::store::{Reader, StoreError};
 use crate::ticket::Status;
 
@@ -21,8 +19,6 @@ const RESULTS: [(AckResult, &str); 4] = [
     (AckResult::Rejected, "rejected"),
 ];
 
-/// The SLA targets a breach is counted under.
-const TARGETS: [&str; 2] = ["response", "resolution"];
 /// The SLA flags open tickets are counted under; `none` (tickets without a clock) only when there are some.
 const FLAGS: [&str; 3] = ["green", "yellow", "red"];
 /// The device kinds always reported; `unknown` is a device seen only over MQTT, which does not say its kind.
@@ -42,38 +38,6 @@ pub struct Metrics {
     pub reloads: AtomicU64,
     /// Configuration reloads that were refused.
     pub reload_failures: AtomicU64,
-}
-
-/// SLA breaches and escalations, counted by the writer from each batch it has committed (since the daemon started,
-/// as Prometheus counters are).
-#[derive(Debug, Default)]
-pub struct SlaCounters {
-    breaches: [AtomicU64; TARGETS.len()],
-    /// Escalations by level (from 1).
-    escalations: Mutex<BTreeMap<u32, u64>>,
-}
-
-impl SlaCounters {
-    /// Counts the breaches and escalations among committed events.
-    pub fn count(&self, events: &[Event]) {
-        for event in events {
-            match &event.body {
-                EventBody::SlaBreached { target, .. } => {
-                    if let Some(i) = TARGETS.iter().position(|t| t == target) {
-                        self.breaches[i].fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                EventBody::TicketEscalated { level, .. } => {
-                    *self.escalations.lock().unwrap_or_else(|e| e.into_inner()).entry(*level).or_default() += 1;
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn escalations(&self) -> BTreeMap<u32, u64> {
-        self.escalations.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
 }
 
 /// What `/metrics` reads from the store at each scrape: counts over the open tickets and the bound devices, both
@@ -213,11 +177,7 @@ fn render_sla(out: &mut String, counters: &SlaCounters, store: &StoreFigures, co
         "SLA targets reached before they were met, by target, since the daemon started.",
     );
     for (i, target) in TARGETS.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "bellhop_sla_breaches_total{{target=\"{target}\"}} {}",
-            counters.breaches[i].load(Ordering::Relaxed)
-        );
+        let _ = writeln!(out, "bellhop_sla_breaches_total{{target=\"{target}\"}} {}", counters.breaches(i));
     }
     family(
         out,
@@ -269,6 +229,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Event, EventBody};
 
     fn hotel() -> Config {
         let text =

@@ -3,6 +3,7 @@
 
 mod apply;
 mod command;
+mod counters;
 mod sla;
 mod staffing;
 
@@ -15,6 +16,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 pub use command::{
     Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
 };
+
+pub use counters::{SlaCounters, TARGETS};
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -59,7 +62,7 @@ pub struct CoreStats {
     /// that wrote events succeeds.
     pub commit_failed_at: AtomicU64,
     /// SLA breaches and escalations committed.
-    pub sla: crate::metrics::SlaCounters,
+    pub sla: SlaCounters,
 }
 
 /// The adapters' way into the core.
