@@ -312,13 +312,9 @@ pub fn issue_token(data_dir: &Path, role: Role, label: &str) -> anyhow::Result<S
     let mut store = Store::open(data_dir)?;
     let at = SystemClock.now_rfc3339();
     let mut txn = store.begin()?;
-    let record = TokenRecord { id: id.clone(), role: role.as_str().into(), label: label.into() };
+    let record = TokenRecord { id: id.clone(), role: Some(role), label: label.into() };
     txn.tokens().insert(&record, &hash_secret(&secret), &at)?;
-    txn.append(
-        &at,
-        "cli",
-        EventBody::TokenCreated { token: id, role: record.role.clone(), label: record.label.clone() },
-    )?;
+    txn.append(&at, "cli", EventBody::TokenCreated { token: id, role, label: record.label.clone() })?;
     txn.commit()?;
     Ok(secret)
 }

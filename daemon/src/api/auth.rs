@@ -120,7 +120,7 @@ async fn authorize(header: Option<&str>, reads: &ReadPool, allowed: &[Role]) -> 
     let Some(record) = record else {
         return Err(ApiError::unauthorized("unknown or revoked token"));
     };
-    let Some(role) = Role::parse(&record.role) else {
+    let Some(role) = record.role else {
         return Err(ApiError::forbidden("the token's role is not known"));
     };
     if !allowed.contains(&role) {

@@ -13,7 +13,7 @@ use crate::engine::lifecycle::{self, IllegalTransition};
 use crate::engine::sla::{Input, Pause};
 use crate::event::EventBody;
 use crate::store::{NewTicket, StoreError, Ticket, Txn};
-use crate::vocab::{Action, CatalogItem, Device, Source};
+use crate::vocab::{Action, AssignmentKind, CatalogItem, Device, Source};
 
 /// The longest comment staff may add, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -355,7 +355,7 @@ impl Cx<'_, '_> {
         )?;
         self.touched.push(location.to_owned());
         if let Some(ticket) = self.txn.query().get(&number)? {
-            self.auto_assign(&ticket, "system", "auto")?;
+            self.auto_assign(&ticket, "system", AssignmentKind::Auto)?;
         }
         self.start_clock(&number, &routed.sla, item.emergency)?;
         Ok(number)

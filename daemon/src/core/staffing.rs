@@ -10,7 +10,7 @@ use crate::engine::assign::{self, Candidate, Need};
 use crate::engine::routing::{self, Routing, Subject};
 use crate::event::EventBody;
 use crate::store::{StoreError, Ticket};
-use crate::vocab::{CatalogItem, Duty, GuestTier, Source, Status};
+use crate::vocab::{AssignmentKind, CatalogItem, Duty, GuestTier, Source, Status};
 
 /// What routing decided for a new ticket, with the SLA policy chosen.
 pub(super) struct Routed {
@@ -22,8 +22,7 @@ pub(super) struct Routed {
 impl Cx<'_, '_> {
     /// The property's local time now.
     pub(super) fn local_now(&self) -> jiff::civil::DateTime {
-        let tz = jiff::tz::TimeZone::get(&self.config.site.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        self.now.to_zoned(tz).datetime()
+        self.now.to_zoned(self.config.site.time_zone.clone()).datetime()
     }
 
     /// Routes a new ticket and chooses its SLA policy.
@@ -91,12 +90,12 @@ impl Cx<'_, '_> {
     }
 
     /// Gives `ticket` to the least-loaded member of staff who can take it, or leaves it in its department's queue
-    /// (and tells the department's supervisors on shift). `how` is `auto` or `handoff`.
+    /// (and tells the department's supervisors on shift). `how` is automatic or a handoff.
     pub(super) fn auto_assign(
         &mut self,
         ticket: &Ticket,
         actor: &str,
-        how: &str,
+        how: AssignmentKind,
     ) -> Result<Option<String>, StoreError> {
         let (chosen, considered) = self.choose_for(ticket)?;
         self.record_assignment(ticket, actor, how, chosen, considered)
@@ -107,7 +106,7 @@ impl Cx<'_, '_> {
         &mut self,
         ticket: &Ticket,
         actor: &str,
-        how: &str,
+        how: AssignmentKind,
         chosen: Option<String>,
         considered: Vec<serde_json::Value>,
     ) -> Result<Option<String>, StoreError> {
@@ -120,7 +119,7 @@ impl Cx<'_, '_> {
                 staff: chosen.clone(),
                 previous: ticket.assignee.clone(),
                 status,
-                how: if chosen.is_none() { "queued".into() } else { how.into() },
+                how: if chosen.is_none() { AssignmentKind::Queued } else { how },
                 considered: json!({ "considered": considered, "flagged": flagged }),
             },
         )?;
@@ -143,7 +142,7 @@ impl Cx<'_, '_> {
         for ticket in self.txn.query().queued(department)? {
             let (chosen, considered) = self.choose_for(&ticket)?;
             if chosen.is_some() {
-                self.record_assignment(&ticket, actor, "auto", chosen, considered)?;
+                self.record_assignment(&ticket, actor, AssignmentKind::Auto, chosen, considered)?;
             }
         }
         Ok(())
@@ -173,7 +172,7 @@ impl Cx<'_, '_> {
             }
             Duty::Off => {
                 for ticket in self.txn.query().assigned_to(staff)? {
-                    self.auto_assign(&ticket, actor, "handoff")?;
+                    self.auto_assign(&ticket, actor, AssignmentKind::Handoff)?;
                 }
             }
             Duty::Break => {}
@@ -188,7 +187,7 @@ impl Cx<'_, '_> {
                 continue;
             }
             for ticket in self.txn.query().assigned_to(&staff)? {
-                self.auto_assign(&ticket, "system", "handoff")?;
+                self.auto_assign(&ticket, "system", AssignmentKind::Handoff)?;
             }
         }
         Ok(())
@@ -209,7 +208,7 @@ impl Cx<'_, '_> {
             return Ok(Err(CoreError::Conflict(format!("ticket {number} is {}", ticket.status.as_str()))));
         }
         if auto {
-            self.auto_assign(&ticket, actor, "auto")?;
+            self.auto_assign(&ticket, actor, AssignmentKind::Auto)?;
             return self.load(number);
         }
         if let Some(staff) = staff {
@@ -228,7 +227,7 @@ impl Cx<'_, '_> {
                 staff: staff.map(str::to_owned),
                 previous: ticket.assignee.clone(),
                 status,
-                how: "manual".into(),
+                how: AssignmentKind::Manual,
                 considered: json!({}),
             },
         )?;
