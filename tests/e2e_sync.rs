@@ -60,7 +60,7 @@ impl Journal {
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }
             };
-            txn.append(&at, "system", body).unwrap();
+            txn.append(&at, &bellhop::vocab::Actor::System, body).unwrap();
         }
         self.last = txn.commit().unwrap().last().unwrap().seq;
         self.committed.send_replace(self.last);

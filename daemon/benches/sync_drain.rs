@@ -84,7 +84,7 @@ fn build_journal(dir: &Path, total: u64, per_txn: u64) -> u64 {
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }
             };
-            txn.append(&at, "system", body).unwrap();
+            txn.append(&at, &bellhop::vocab::Actor::System, body).unwrap();
             i += 1;
         }
         last = txn.commit().unwrap().last().unwrap().seq;

@@ -14,7 +14,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use super::error::ApiError;
 use super::ApiState;
 use crate::store::{ReadPool, TokenRecord};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 
 /// Roles that may read tickets.
 pub const READ_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics];
@@ -68,8 +68,8 @@ pub struct Caller<R> {
 
 impl<R> Caller<R> {
     /// The journal actor for this caller.
-    pub fn actor(&self) -> String {
-        format!("token:{}", self.token)
+    pub fn actor(&self) -> Actor {
+        Actor::Token(self.token.clone())
     }
 }
 

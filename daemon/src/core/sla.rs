@@ -9,7 +9,7 @@ use crate::engine::calendar::Calendar;
 use crate::engine::sla::{self, Flag, Input, Output, Pause, State};
 use crate::event::EventBody;
 use crate::store::{SlaRow, StoreError, Ticket};
-use crate::vocab::{Duty, Role};
+use crate::vocab::{Actor, Duty, Role};
 
 /// The counter that holds the fingerprint of the SLA settings the open clocks were computed with.
 const SLA_FINGERPRINT: &str = "sla_settings";
@@ -96,17 +96,17 @@ impl Cx<'_, '_> {
             measures: None,
         });
         let mut state = State::new(self.now);
-        self.drive("system", &ticket, &mut state, Input::Start { emergency, paused })?;
+        self.drive(&Actor::System, &ticket, &mut state, Input::Start { emergency, paused })?;
         Ok(())
     }
 
     /// Feeds one input to a ticket's clock, if it has one; what it causes is journaled as the system's doing.
     pub(super) fn clock_input(&mut self, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
-        self.clock_input_by("system", number, input)
+        self.clock_input_by(&Actor::System, number, input)
     }
 
     /// Like [`Self::clock_input`], journaled with `actor` (a manual escalation names who asked).
-    fn clock_input_by(&mut self, actor: &str, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
+    fn clock_input_by(&mut self, actor: &Actor, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else { return Ok(Vec::new()) };
         let Some(json) = self.txn.query().sla_state(number)? else { return Ok(Vec::new()) };
         let Ok(mut state) = serde_json::from_str::<State>(&json) else {
@@ -117,7 +117,13 @@ impl Cx<'_, '_> {
     }
 
     /// Steps the clock, journals what it says, and stores it. Returns the levels that fired.
-    fn drive(&mut self, actor: &str, ticket: &Ticket, state: &mut State, input: Input) -> Result<Vec<u32>, StoreError> {
+    fn drive(
+        &mut self,
+        actor: &Actor,
+        ticket: &Ticket,
+        state: &mut State,
+        input: Input,
+    ) -> Result<Vec<u32>, StoreError> {
         let config = self.config;
         let policy = policy_of(config, ticket);
         let hours = hours_of(config, &ticket.department);
@@ -203,7 +209,7 @@ impl Cx<'_, '_> {
     /// The system clock stepped by `delta_ms`: shift every running clock so no time is gained or lost, and every
     /// open ticket's created and updated times with them, so the board stays on one clock.
     pub(super) fn clock_stepped(&mut self, delta_ms: i64) -> Result<(), StoreError> {
-        self.append("system", EventBody::ClockStepped { delta_ms })?;
+        self.append(&Actor::System, EventBody::ClockStepped { delta_ms })?;
         let moved = self.txn.tickets().shift_open_times(delta_ms)?;
         self.touched.extend(moved);
         for number in self.txn.query().open_with_sla()? {
@@ -213,7 +219,7 @@ impl Cx<'_, '_> {
     }
 
     /// Escalates a ticket to its next level now, at a member of staff's request.
-    pub(super) fn escalate(&mut self, actor: &str, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
+    pub(super) fn escalate(&mut self, actor: &Actor, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else {
             return Ok(Err(CoreError::NotFound(format!("ticket {number}"))));
         };

@@ -10,7 +10,7 @@ use crate::engine::assign::{self, Candidate, Need};
 use crate::engine::routing::{self, Routing, Subject};
 use crate::event::EventBody;
 use crate::store::{StoreError, Ticket};
-use crate::vocab::{AssignmentKind, CatalogItem, Duty, GuestTier, Source, Status};
+use crate::vocab::{Actor, AssignmentKind, CatalogItem, Duty, GuestTier, Source, Status};
 
 /// What routing decided for a new ticket, with the SLA policy chosen.
 pub(super) struct Routed {
@@ -94,7 +94,7 @@ impl Cx<'_, '_> {
     pub(super) fn auto_assign(
         &mut self,
         ticket: &Ticket,
-        actor: &str,
+        actor: &Actor,
         how: AssignmentKind,
     ) -> Result<Option<String>, StoreError> {
         let (chosen, considered) = self.choose_for(ticket)?;
@@ -105,7 +105,7 @@ impl Cx<'_, '_> {
     fn record_assignment(
         &mut self,
         ticket: &Ticket,
-        actor: &str,
+        actor: &Actor,
         how: AssignmentKind,
         chosen: Option<String>,
         considered: Vec<serde_json::Value>,
@@ -138,7 +138,7 @@ impl Cx<'_, '_> {
 
     /// Assigns what waits in `department`'s queue to whoever can take it. A ticket nobody can take yet (a skill
     /// nobody on duty has) stays, without a new event, and does not hold up the ones behind it.
-    pub(super) fn drain_queue(&mut self, department: &str, actor: &str) -> Result<(), StoreError> {
+    pub(super) fn drain_queue(&mut self, department: &str, actor: &Actor) -> Result<(), StoreError> {
         for ticket in self.txn.query().queued(department)? {
             let (chosen, considered) = self.choose_for(&ticket)?;
             if chosen.is_some() {
@@ -151,7 +151,7 @@ impl Cx<'_, '_> {
     /// Clock in, take a break, or clock out. Clocking in takes waiting tickets; clocking out hands open ones on.
     pub(super) fn set_duty(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         staff: &str,
         duty: Duty,
     ) -> Result<Result<(), CoreError>, StoreError> {
@@ -187,7 +187,7 @@ impl Cx<'_, '_> {
                 continue;
             }
             for ticket in self.txn.query().assigned_to(&staff)? {
-                self.auto_assign(&ticket, "system", AssignmentKind::Handoff)?;
+                self.auto_assign(&ticket, &Actor::System, AssignmentKind::Handoff)?;
             }
         }
         Ok(())
@@ -196,7 +196,7 @@ impl Cx<'_, '_> {
     /// A supervisor gives a ticket to someone, takes it back to the queue, or asks for the automatic choice.
     pub(super) fn assign_manually(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         number: &str,
         staff: Option<&str>,
         auto: bool,
@@ -239,7 +239,7 @@ impl Cx<'_, '_> {
     /// Sets a location's guest tier (until a PMS link does it).
     pub(super) fn set_guest_tier(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         location: &str,
         tier: GuestTier,
     ) -> Result<Result<(), CoreError>, StoreError> {

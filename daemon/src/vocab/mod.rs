@@ -1,6 +1,7 @@
 //! The ground floor: the words every layer shares (tickets, priorities, people, places, devices). It depends on
 //! nothing else in the crate, and does no I/O.
 
+pub mod actor;
 pub mod device;
 pub mod people;
 pub mod place;
@@ -8,6 +9,7 @@ pub mod priority;
 pub mod sla;
 pub mod ticket;
 
+pub use actor::Actor;
 pub use device::{Device, DeviceState};
 pub use people::{Duty, GuestTier, Role};
 pub use place::{CatalogItem, Location, LocationClass, LocationKind};
