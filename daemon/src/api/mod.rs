@@ -58,6 +58,8 @@ pub struct ApiState {
     pub pull: Option<Arc<std::sync::Mutex<crate::sync::PullStatus>>>,
     /// Asks the daemon to reload its configuration (as SIGHUP does).
     pub reload: Option<tokio::sync::mpsc::Sender<crate::sync::ReloadRequest>>,
+    /// The injected wall clock (who is on shift now, in the roster).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// Serves the API on `listener` under `limits` until `shutdown`. Connections already open finish their current
