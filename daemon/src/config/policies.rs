@@ -7,7 +7,7 @@ use super::people::{weekdays, People, StaffRole};
 use super::raw::{RawDepartment, RawEscalation, RawRule, RawSla};
 use super::{CatalogItem, LocationClass, Priority};
 use crate::engine::calendar::{parse_openings, Calendar};
-use crate::engine::routing::{Conditions, GuestTier, Outcome, Rule};
+use crate::engine::routing::{Conditions, GuestTier, Occupancy, Outcome, Rule};
 use crate::engine::shifts::{ShiftPattern, Window};
 use crate::engine::sla::{Anchor, LevelSpec, Policy, Until};
 use crate::ticket::Source;
@@ -46,6 +46,8 @@ pub struct Selectors {
     pub departments: Vec<String>,
     /// Guest tiers.
     pub guest_tiers: Vec<GuestTier>,
+    /// Room occupancy.
+    pub occupancy: Vec<Occupancy>,
     /// Location classes.
     pub classes: Vec<LocationClass>,
     /// Sources.
@@ -63,6 +65,8 @@ pub struct SlaFacts<'a> {
     pub department: &'a str,
     /// The guest's tier at the location.
     pub guest_tier: GuestTier,
+    /// The room's occupancy.
+    pub occupancy: Occupancy,
     /// The location's class, when the location is listed.
     pub class: Option<LocationClass>,
     /// Where it came from.
@@ -78,6 +82,7 @@ impl Selectors {
             && (self.categories.is_empty() || self.categories.iter().any(|c| c == facts.category))
             && (self.departments.is_empty() || self.departments.iter().any(|d| d == facts.department))
             && any(&self.guest_tiers, &facts.guest_tier)
+            && any(&self.occupancy, &facts.occupancy)
             && (self.classes.is_empty() || facts.class.is_some_and(|c| self.classes.contains(&c)))
             && any(&self.sources, &facts.source)
     }
@@ -89,6 +94,7 @@ impl Selectors {
             self.categories.is_empty(),
             self.departments.is_empty(),
             self.guest_tiers.is_empty(),
+            self.occupancy.is_empty(),
             self.classes.is_empty(),
             self.sources.is_empty(),
         ]
@@ -320,6 +326,7 @@ pub(super) fn validate(
                     categories: raw.categories,
                     departments: raw.departments,
                     guest_tiers: raw.guest_tiers,
+                    occupancy: raw.occupancy,
                     classes: raw.classes,
                     sources: raw.sources,
                 },
@@ -491,6 +498,7 @@ fn rule(
         classes: raw.classes,
         sources: raw.sources,
         guest_tiers: raw.guest_tiers,
+        occupancy: raw.occupancy,
         days,
         window,
         shifts: raw.shifts,

@@ -351,6 +351,7 @@ fn roster_rules_and_sla_policies_are_validated_and_chosen_by_precedence() {
     assert_eq!(vip.targets[1], LevelTarget::Contact("security-desk".into()));
     assert_eq!(vip.clock.levels[1].until, crate::engine::sla::Until::Resolved, "resolution levels last until resolved");
     let facts = |tier| SlaFacts {
+        occupancy: crate::engine::routing::Occupancy::Unknown,
         priority: Priority::Low,
         category: "housekeeping",
         department: "housekeeping",

@@ -45,6 +45,36 @@ impl GuestTier {
     }
 }
 
+/// A room's occupancy, as the PMS link reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Occupancy {
+    /// No PMS has described the room (no link, or not a room).
+    #[default]
+    Unknown,
+    /// Nobody is checked in.
+    Vacant,
+    /// A guest is checked in.
+    Occupied,
+    /// A guest is checked in and due to leave today (or overdue).
+    DueOut,
+}
+
+impl Occupancy {
+    /// Every value.
+    pub const ALL: [Occupancy; 4] = [Occupancy::Unknown, Occupancy::Vacant, Occupancy::Occupied, Occupancy::DueOut];
+
+    /// The spelling in files, JSON and SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Occupancy::Unknown => "unknown",
+            Occupancy::Vacant => "vacant",
+            Occupancy::Occupied => "occupied",
+            Occupancy::DueOut => "due_out",
+        }
+    }
+}
+
 /// When a rule applies. An empty list means "any"; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
@@ -66,6 +96,8 @@ pub struct Conditions {
     pub sources: Vec<Source>,
     /// The guest's tier.
     pub guest_tiers: Vec<GuestTier>,
+    /// The room's occupancy.
+    pub occupancy: Vec<Occupancy>,
     /// Days of the week; with a `window` that crosses midnight, the day on which the window began.
     pub days: Vec<Weekday>,
     /// Local hours.
@@ -86,6 +118,8 @@ pub enum Condition {
     Source,
     /// [`Conditions::guest_tiers`].
     GuestTier,
+    /// [`Conditions::occupancy`].
+    Occupancy,
     /// [`Conditions::kinds`].
     Kind,
     /// [`Conditions::buildings`].
@@ -138,6 +172,8 @@ pub struct Subject<'a> {
     pub location: Option<&'a Location>,
     /// The guest's tier.
     pub guest_tier: GuestTier,
+    /// The room's occupancy.
+    pub occupancy: Occupancy,
     /// Where the ticket came from.
     pub source: Source,
     /// The local civil time in the property's time zone.
@@ -186,7 +222,7 @@ pub fn route(rules: &[Rule], subject: &Subject<'_>) -> Routing {
 
 impl Conditions {
     /// Whether every condition holds for `subject`, or the first that does not. Conditions are checked in the
-    /// order of [`Condition`]'s variants: item, category, source, guest tier, the location's, window, day, shift.
+    /// order of [`Condition`]'s variants: item, category, source, guest tier, occupancy, the location's, window, day, shift.
     pub fn check(&self, subject: &Subject<'_>) -> Result<(), Condition> {
         let item = subject.item;
         let location = subject.location;
@@ -195,6 +231,7 @@ impl Conditions {
         need(any_of(&self.categories, |c| *c == item.category), Condition::Category)?;
         need(any_of(&self.sources, |s| *s == subject.source), Condition::Source)?;
         need(any_of(&self.guest_tiers, |t| *t == subject.guest_tier), Condition::GuestTier)?;
+        need(any_of(&self.occupancy, |o| *o == subject.occupancy), Condition::Occupancy)?;
         need(at_location(&self.kinds, location, |l, k| l.kind == *k), Condition::Kind)?;
         need(at_location(&self.buildings, location, |l, b| l.building.as_ref() == Some(b)), Condition::Building)?;
         need(at_location(&self.wings, location, |l, w| l.wing.as_ref() == Some(w)), Condition::Wing)?;
@@ -230,6 +267,9 @@ impl Miss {
             Condition::Source => not_one_of("source", subject.source.as_str(), &names(&when.sources, Source::as_str)),
             Condition::GuestTier => {
                 not_one_of("guest tier", subject.guest_tier.as_str(), &names(&when.guest_tiers, GuestTier::as_str))
+            }
+            Condition::Occupancy => {
+                not_one_of("occupancy", subject.occupancy.as_str(), &names(&when.occupancy, Occupancy::as_str))
             }
             Condition::Kind => {
                 about_location("kind", location, |l| Some(kind_str(l.kind).into()), &names(&when.kinds, kind_str))
@@ -431,6 +471,7 @@ mod tests {
             item,
             location: Some(location),
             guest_tier: GuestTier::Standard,
+            occupancy: Occupancy::Unknown,
             source: Source::Tv,
             at: friday(10, 0),
             shifts,
