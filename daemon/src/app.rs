@@ -154,6 +154,10 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         .filter(|s| s.config_poll_s > 0)
         .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx.clone()));
     let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
+    let pms = match &config.pms {
+        Some(settings) => Some(crate::pms::PmsAdapter::start(settings, core.clone()).await?),
+        None => None,
+    };
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
     let readiness = Readiness::new(core.clone(), Some(link.clone()), clock.clone());
@@ -168,6 +172,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         sync: sync.as_ref().map(SyncHandle::view),
         pull: pull.as_ref().map(PullHandle::status),
         reload: Some(reload_tx),
+        pms: pms.as_ref().map(crate::pms::PmsAdapter::link),
     });
     let reloader = Arc::new(Reloader { config: config_tx, metrics, busy: Default::default() });
     let reloads = reloader.clone().serve(reload_requests);
@@ -188,6 +193,9 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
             grms.stop().await;
         }
         devices.stop().await;
+        if let Some(pms) = pms {
+            pms.stop().await;
+        }
         if let Some(sync) = sync {
             sync.stop().await;
         }

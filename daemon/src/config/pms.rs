@@ -47,6 +47,12 @@ pub struct RawPms {
     pub close_stale_on_check_in: bool,
     #[serde(default = "default_retain")]
     pub retain_days: u32,
+    #[serde(default = "default_prune_every")]
+    pub prune_every_s: u64,
+}
+
+fn default_prune_every() -> u64 {
+    3600
 }
 
 fn default_family() -> String {
@@ -99,6 +105,8 @@ pub struct Pms {
     pub close_stale_on_check_in: bool,
     /// How long a guest's personal data is kept after check-out.
     pub retain: Duration,
+    /// How often data past its retention is looked for (and once shortly after start).
+    pub prune_every: Duration,
 }
 
 impl Pms {
@@ -128,6 +136,7 @@ pub(super) fn validate(
         ("pms.answer_timeout_s", raw.answer_timeout_s, 1..=600),
         ("pms.reconnect_max_s", raw.reconnect_max_s, 1..=3600),
         ("pms.outage_after_s", raw.outage_after_s, 0..=86_400),
+        ("pms.prune_every_s", raw.prune_every_s, 1..=86_400),
     ] {
         if !range.contains(&value) {
             errors.push(map.at(key, format!("must be from {} to {} seconds", range.start(), range.end())));
@@ -165,5 +174,6 @@ pub(super) fn validate(
         departure_item: raw.departure_item,
         close_stale_on_check_in: raw.close_stale_on_check_in,
         retain: Duration::from_secs(u64::from(raw.retain_days) * 86_400),
+        prune_every: Duration::from_secs(raw.prune_every_s.max(1)),
     }
 }
