@@ -262,10 +262,12 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Guest { command: GuestCmd::Show { key, data_dir } } => cli::show_guest(&data_dir, &key),
-        Cmd::Guest { command: GuestCmd::Erase { key, config, data_dir } } => match load(&config, data_dir, None, None) {
-            Ok(config) => cli::erase_guest(&config, &key),
-            Err(code) => code,
-        },
+        Cmd::Guest { command: GuestCmd::Erase { key, config, data_dir } } => {
+            match load(&config, data_dir, None, None) {
+                Ok(config) => cli::erase_guest(&config, &key),
+                Err(code) => code,
+            }
+        }
         Cmd::SimulateDevice(args) => {
             logging::init("warn");
             cli::block_on(bellhop::sim::simulate_device(args))

@@ -242,10 +242,9 @@ impl Message {
                 time: owned("TI"),
                 record_len: record.get("RL").and_then(|v| v.parse().ok()),
             },
-            "LR" => Message::LinkRecord {
-                record: required(&record, "LR", "RI")?,
-                fields: owned("FL").unwrap_or_default(),
-            },
+            "LR" => {
+                Message::LinkRecord { record: required(&record, "LR", "RI")?, fields: owned("FL").unwrap_or_default() }
+            }
             "DR" => Message::ResyncRequest,
             "DS" => Message::ResyncStart,
             "DE" => Message::ResyncEnd,
@@ -260,7 +259,12 @@ impl Message {
                     "N" => Some(false),
                     _ => None,
                 }),
-                extra: record.fields.iter().filter(|(k, _)| !["RN", "RS", "DN"].contains(&k.as_str())).cloned().collect(),
+                extra: record
+                    .fields
+                    .iter()
+                    .filter(|(k, _)| !["RN", "RS", "DN"].contains(&k.as_str()))
+                    .cloned()
+                    .collect(),
             }),
             _ => Message::Other(record),
         })

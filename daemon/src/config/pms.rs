@@ -124,7 +124,8 @@ pub(super) fn validate(
     map: &SourceMap<'_>,
     errors: &mut Vec<ConfigError>,
 ) -> Pms {
-    let address_ok = raw.address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    let address_ok =
+        raw.address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     if !address_ok {
         errors.push(map.at("pms.address", format!("{:?} is not HOST:PORT such as 10.0.0.5:5010", raw.address)));
     }

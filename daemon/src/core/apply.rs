@@ -114,7 +114,8 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
         ),
         Command::EraseGuest { actor, key, reply } => Reply::Guests(
             reply,
-            cx.guarded(|cx| cx.erase_guest(&actor, &key)).unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+            cx.guarded(|cx| cx.erase_guest(&actor, &key))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
         ),
         Command::PruneGuests { reply } => Reply::Recorded(
             reply,

@@ -15,8 +15,8 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, watch};
 
 pub use command::{
-    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin, PmsSignal,
-    Reply,
+    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin,
+    PmsSignal, Reply,
 };
 
 pub use counters::{SlaCounters, TARGETS};

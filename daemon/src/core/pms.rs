@@ -93,12 +93,7 @@ impl Cx<'_, '_> {
             .then(|| CoreError::Invalid(format!("room {room:?} is not a location this property knows")))
     }
 
-    fn check_in(
-        &mut self,
-        pms: &Pms,
-        g: &fias::Guest,
-        resync: bool,
-    ) -> Result<Result<(), CoreError>, StoreError> {
+    fn check_in(&mut self, pms: &Pms, g: &fias::Guest, resync: bool) -> Result<Result<(), CoreError>, StoreError> {
         if let Some(error) = self.known_room(&g.room) {
             return Ok(Err(error));
         }

@@ -139,9 +139,7 @@ async fn open(pms: &Pms, listener: Option<&TcpListener>) -> Result<(TcpStream, S
 /// The link's figures in Prometheus text (`docs/metrics.md`).
 pub fn render_metrics(pms: &PmsSnapshot, out: &mut String) {
     use std::fmt::Write;
-    let gauges = [
-        ("bellhop_pms_link_up", "1 while the PMS link is up.", u64::from(pms.state == LinkState::Up)),
-    ];
+    let gauges = [("bellhop_pms_link_up", "1 while the PMS link is up.", u64::from(pms.state == LinkState::Up))];
     for (name, help, value) in gauges {
         let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
     }

@@ -146,9 +146,10 @@ impl Queries<'_> {
 
     /// How many guests' data is held, and how many of them have checked out.
     pub fn counts(&self) -> Result<(u64, u64), StoreError> {
-        Ok(self.0.prepare_cached("SELECT COUNT(*), COUNT(checked_out_at) FROM guests")?.query_row([], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-        })?)
+        Ok(self
+            .0
+            .prepare_cached("SELECT COUNT(*), COUNT(checked_out_at) FROM guests")?
+            .query_row([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))?)
     }
 }
 
@@ -198,7 +199,9 @@ impl Writer<'_> {
     /// Stores a room's stay.
     pub fn put_room(&self, r: &Room) -> Result<(), StoreError> {
         self.0
-            .prepare_cached(&format!("INSERT OR REPLACE INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))?
+            .prepare_cached(&format!(
+                "INSERT OR REPLACE INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))?
             .execute(params![
                 r.location,
                 if r.occupied { "occupied" } else { "vacant" },
