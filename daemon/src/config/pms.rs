@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::errors::{ConfigError, SourceMap};
-use super::{CatalogItem, Location};
-use crate::engine::routing::GuestTier;
+use crate::vocab::GuestTier;
+use crate::vocab::{CatalogItem, Location};
 
 /// Who opens the TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -7,11 +7,11 @@ use super::apply::Cx;
 use super::command::{CoreError, PmsSignal};
 use crate::config::Pms;
 use crate::engine::lifecycle;
-use crate::engine::routing::{GuestTier, Occupancy};
 use crate::event::EventBody;
 use crate::store::guests::{GuestRecord, Room};
 use crate::store::StoreError;
-use crate::ticket::{Action, Source};
+use crate::vocab::{Action, Source};
+use crate::vocab::{GuestTier, Occupancy};
 
 /// Who the journal says did it.
 const ACTOR: &str = "pms";

@@ -9,71 +9,9 @@ use std::fmt::{self, Display};
 use jiff::civil::{DateTime, Weekday};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CatalogItem, Location, LocationClass, LocationKind, Priority};
 use crate::engine::shifts::{hhmm, weekday_name, ShiftPattern, Window};
-use crate::ticket::Source;
-
-/// The guest's standing, as the PMS or the front desk records it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GuestTier {
-    /// An ordinary stay (also when the tier is not known).
-    #[default]
-    Standard,
-    /// A VIP.
-    Vip,
-    /// A long stay.
-    LongStay,
-}
-
-impl GuestTier {
-    /// Every tier.
-    pub const ALL: [GuestTier; 3] = [GuestTier::Standard, GuestTier::Vip, GuestTier::LongStay];
-
-    /// The spelling in files, JSON and SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GuestTier::Standard => "standard",
-            GuestTier::Vip => "vip",
-            GuestTier::LongStay => "long_stay",
-        }
-    }
-
-    /// Parses the spelling.
-    pub fn parse(s: &str) -> Option<GuestTier> {
-        GuestTier::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
-
-/// A room's occupancy, as the PMS link reports it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Occupancy {
-    /// No PMS has described the room (no link, or not a room).
-    #[default]
-    Unknown,
-    /// Nobody is checked in.
-    Vacant,
-    /// A guest is checked in.
-    Occupied,
-    /// A guest is checked in and due to leave today (or overdue).
-    DueOut,
-}
-
-impl Occupancy {
-    /// Every value.
-    pub const ALL: [Occupancy; 4] = [Occupancy::Unknown, Occupancy::Vacant, Occupancy::Occupied, Occupancy::DueOut];
-
-    /// The spelling in files, JSON and SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Occupancy::Unknown => "unknown",
-            Occupancy::Vacant => "vacant",
-            Occupancy::Occupied => "occupied",
-            Occupancy::DueOut => "due_out",
-        }
-    }
-}
+pub use crate::vocab::Occupancy;
+use crate::vocab::{CatalogItem, GuestTier, Location, LocationClass, LocationKind, Priority, Source};
 
 /// When a rule applies. An empty list means "any"; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
