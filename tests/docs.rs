@@ -377,6 +377,9 @@ fn the_word_lists_in_the_schemas_are_the_products() {
         ("staff_duty_changed", "duty", of(&duties)),
         ("staff_duty_changed", "was", of(&duties)),
         ("guest_tier_changed", "tier", of(&tiers)),
+        ("guest_checked_in", "tier", of(&tiers)),
+        ("guest_changed", "tier", of(&tiers)),
+        ("ticket_tier_raised", "tier", of(&tiers)),
     ] {
         assert_eq!(words(kind, member), expected, "{kind}.{member}");
     }
