@@ -13,7 +13,7 @@ use bellhop::sync::batch::{Builder, Row};
 use bellhop::vocab::Duty;
 use bellhop::vocab::GuestTier;
 use bellhop::vocab::Priority;
-use bellhop::vocab::{Action, Source, Status};
+use bellhop::vocab::{Action, AssignmentKind, DeviceState, Flag, Reason, Role, Source, Status, Target};
 use serde_json::{json, Value};
 use tv_protocol::ErrorCode;
 
@@ -225,14 +225,14 @@ fn samples() -> Vec<EventBody> {
         EventBody::DeviceBound {
             device: text("tv-101"),
             location: Some(text("101")),
-            state: text("bound"),
+            state: DeviceState::Bound,
             reason: None,
         },
-        EventBody::DeviceBound { device: text("tv-9"), location: None, state: text("quarantined"), reason: None },
+        EventBody::DeviceBound { device: text("tv-9"), location: None, state: DeviceState::Quarantined, reason: None },
         EventBody::DeviceBound {
             device: text("tv-7"),
             location: None,
-            state: text("unbound"),
+            state: DeviceState::Unbound,
             reason: Some(text("it claims location 999, which the property does not have")),
         },
         EventBody::PresenceRejected {
@@ -271,7 +271,7 @@ fn samples() -> Vec<EventBody> {
             staff: Some(text("ana")),
             previous: Some(text("rui")),
             status: Status::Assigned,
-            how: text("handoff"),
+            how: AssignmentKind::Handoff,
             considered: json!({"considered": [{"staff": "ana", "load": 1}, {"staff": "rui", "excluded": "off duty"}],
                 "flagged": []}),
         },
@@ -280,24 +280,24 @@ fn samples() -> Vec<EventBody> {
             staff: None,
             previous: None,
             status: Status::New,
-            how: text("queued"),
+            how: AssignmentKind::Queued,
             considered: json!({"considered": [], "flagged": ["eva"]}),
         },
         EventBody::StaffDutyChanged { staff: text("ana"), duty: Duty::Break, was: Duty::On },
         EventBody::GuestTierChanged { location: text("101"), tier: GuestTier::LongStay },
-        EventBody::SlaFlagChanged { ticket: t(), flag: text("yellow"), due_at: text("2026-03-01T12:07:30.000Z") },
-        EventBody::SlaBreached { ticket: t(), target: text("response"), due_at: text("2026-03-01T12:10:00.000Z") },
-        EventBody::SlaBreachCleared { ticket: t(), target: text("resolution") },
+        EventBody::SlaFlagChanged { ticket: t(), flag: Flag::Yellow, due_at: text("2026-03-01T12:07:30.000Z") },
+        EventBody::SlaBreached { ticket: t(), target: Target::Response, due_at: text("2026-03-01T12:10:00.000Z") },
+        EventBody::SlaBreachCleared { ticket: t(), target: Target::Resolution },
         EventBody::TicketEscalated {
             ticket: t(),
             level: 2,
-            reason: text("due"),
+            reason: Reason::Due,
             due_at: text("2026-03-01T12:15:00.000Z"),
             to: text("contact:security-desk"),
             recipients: vec![text("security-desk")],
         },
         EventBody::ClockStepped { delta_ms: -3_600_000 },
-        EventBody::TokenCreated { token: text("t-7f3a"), role: text("installer"), label: text("prometheus") },
+        EventBody::TokenCreated { token: text("t-7f3a"), role: Role::Installer, label: text("prometheus") },
     ]
 }
 

@@ -8,7 +8,7 @@ use crate::api::{hash_secret, new_token};
 use crate::clock::{Clock, SystemClock};
 use crate::event::EventBody;
 use crate::store::{Reader, Store, TokenRecord};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 
 /// Exit status when the data is bad (sysexits EX_DATAERR).
 const EX_DATAERR: u8 = 65;
@@ -148,7 +148,7 @@ pub fn bind_device(config: &crate::config::Config, device: &str, location: &str)
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     let command = crate::core::Command::BindDevice {
-        actor: "cli".into(),
+        actor: Actor::Cli,
         device: device.to_owned(),
         location: location.to_owned(),
         reply,
@@ -382,13 +382,9 @@ pub fn issue_token(data_dir: &Path, role: Role, label: &str) -> anyhow::Result<S
     let mut store = Store::open(data_dir)?;
     let at = SystemClock.now_rfc3339();
     let mut txn = store.begin()?;
-    let record = TokenRecord { id: id.clone(), role: role.as_str().into(), label: label.into() };
+    let record = TokenRecord { id: id.clone(), role: Some(role), label: label.into() };
     txn.tokens().insert(&record, &hash_secret(&secret), &at)?;
-    txn.append(
-        &at,
-        "cli",
-        EventBody::TokenCreated { token: id, role: record.role.clone(), label: record.label.clone() },
-    )?;
+    txn.append(&at, &Actor::Cli, EventBody::TokenCreated { token: id, role, label: record.label.clone() })?;
     txn.commit()?;
     Ok(secret)
 }

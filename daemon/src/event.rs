@@ -174,7 +174,7 @@ pub enum EventBody {
         /// The location it may now speak for; `None` when quarantined or awaiting confirmation.
         location: Option<String>,
         /// `bound`, `unbound`, `quarantined` or `conflict`.
-        state: String,
+        state: crate::vocab::DeviceState,
         /// Why it was left unbound when that is not the policy alone (a claim of a location the property does not
         /// know); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,8 +236,8 @@ pub enum EventBody {
         previous: Option<String>,
         /// Its status after the change.
         status: Status,
-        /// `auto`, `manual` or `handoff`.
-        how: String,
+        /// `auto`, `manual`, `handoff` or `queued`.
+        how: crate::vocab::AssignmentKind,
         /// The staff considered, with their load or why they could not take it.
         considered: serde_json::Value,
     },
@@ -262,7 +262,7 @@ pub enum EventBody {
         /// Ticket number.
         ticket: String,
         /// `green`, `yellow` or `red`.
-        flag: String,
+        flag: crate::vocab::Flag,
         /// When it was due to change (UTC).
         due_at: String,
     },
@@ -271,7 +271,7 @@ pub enum EventBody {
         /// Ticket number.
         ticket: String,
         /// `response` or `resolution`.
-        target: String,
+        target: crate::vocab::Target,
         /// The deadline that was missed (UTC).
         due_at: String,
     },
@@ -280,7 +280,7 @@ pub enum EventBody {
         /// Ticket number.
         ticket: String,
         /// `response` or `resolution`.
-        target: String,
+        target: crate::vocab::Target,
     },
     /// An escalation level fired.
     TicketEscalated {
@@ -289,7 +289,7 @@ pub enum EventBody {
         /// The level, from 1.
         level: u32,
         /// `due`, `emergency` or `manual`.
-        reason: String,
+        reason: crate::vocab::Reason,
         /// When it fell due (UTC).
         due_at: String,
         /// The level's target as configured (`supervisor`, `staff:ana`, `contact:security`).
@@ -386,7 +386,7 @@ pub enum EventBody {
         /// The token's public id (never the secret).
         token: String,
         /// The role it carries.
-        role: String,
+        role: crate::vocab::Role,
         /// What it is for.
         label: String,
     },
@@ -511,7 +511,7 @@ mod tests {
     fn kind_tag_matches_kind() {
         let bodies = [
             EventBody::TicketCommented { ticket: "A-1".into(), text: "x".into() },
-            EventBody::TokenCreated { token: "t".into(), role: "admin".into(), label: "l".into() },
+            EventBody::TokenCreated { token: "t".into(), role: crate::vocab::Role::Admin, label: "l".into() },
             EventBody::RequestRejected {
                 location: "1".into(),
                 device: "d".into(),

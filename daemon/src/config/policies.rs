@@ -12,7 +12,7 @@ use crate::engine::sla::{Anchor, LevelSpec, Policy, Until};
 use crate::vocab::{CatalogItem, GuestTier, LocationClass, Occupancy, Priority, Role, Source};
 
 /// Who an escalation level notifies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum LevelTarget {
     /// Everyone with this role in the ticket's department who is on shift (`staff` is the assignee, or the
     /// department's staff on duty when nobody has the ticket; `admin` is property-wide).
@@ -35,7 +35,7 @@ impl LevelTarget {
 }
 
 /// Which tickets an SLA policy is for; an empty list matches anything.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Selectors {
     /// Priorities.
     pub priorities: Vec<Priority>,
@@ -104,7 +104,7 @@ impl Selectors {
 }
 
 /// An SLA policy: targets, the escalation ladder with its recipients, and which tickets it is for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct SlaPolicy {
     /// Its name.
     pub name: String,
@@ -202,11 +202,12 @@ fn built_in(priority: Priority) -> SlaPolicy {
     }
 }
 
-/// A department's calendar from its `hours` and `holidays`, in the site's time zone.
+/// A department's calendar from its `hours` and `holidays`, in the site's time zone (`None` when the site's zone is
+/// invalid, which is reported on its own).
 pub(super) fn calendar(
     department: &RawDepartment,
     index: usize,
-    time_zone: &str,
+    time_zone: Option<&jiff::tz::TimeZone>,
     map: &SourceMap<'_>,
     errors: &mut Vec<ConfigError>,
 ) -> Calendar {
@@ -241,8 +242,9 @@ pub(super) fn calendar(
             )),
         }
     }
-    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Calendar::new(tz, week, holidays).unwrap_or_else(|e| {
+    // Without a time zone the site has an error already, and the configuration is refused.
+    let Some(tz) = time_zone else { return Calendar::always() };
+    Calendar::new(tz.clone(), week, holidays).unwrap_or_else(|e| {
         errors.push(map.at(&format!("departments[{index}].hours"), e));
         Calendar::always()
     })

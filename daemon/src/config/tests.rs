@@ -37,7 +37,7 @@ fn minimal_file_gets_defaults() {
     assert_eq!(config.http.listen.to_string(), "0.0.0.0:8080");
     assert_eq!(config.limits.max_open_per_location, 50);
     assert_eq!(config.catalog["hk.towels"].max_qty, 10);
-    assert_eq!(config.site.time_zone, "UTC");
+    assert_eq!(config.site.time_zone.iana_name(), Some("UTC"));
 }
 
 #[test]

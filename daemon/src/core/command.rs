@@ -5,7 +5,7 @@ use tv_protocol::{Ack, ErrorCode, Feedback, Rejection, Request};
 
 use crate::event::EventBody;
 use crate::store::Ticket;
-use crate::vocab::{Action, Device, Source};
+use crate::vocab::{Action, Actor, Device, Source};
 
 /// Where a device request came from: the topic's claims.
 #[derive(Clone, Debug)]
@@ -185,7 +185,7 @@ pub enum Command {
     /// A ticket raised through the API.
     CreateTicket {
         /// Who asked (`token:{id}`).
-        actor: String,
+        actor: Actor,
         /// What to raise.
         ticket: NewTicketRequest,
         /// Gets the ticket, after commit.
@@ -194,7 +194,7 @@ pub enum Command {
     /// A life-cycle action on a ticket.
     Act {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// The action.
@@ -207,7 +207,7 @@ pub enum Command {
     /// Journals something that already happened outside the core (a controller write), with its actor.
     Record {
         /// Who did it.
-        actor: String,
+        actor: Actor,
         /// What happened.
         body: EventBody,
         /// Gets the event's sequence number, after commit.
@@ -216,7 +216,7 @@ pub enum Command {
     /// Something observed about a device (mDNS, MQTT presence). `reply`, when given, is answered after the commit.
     DeviceObserved {
         /// Who observed it (`mdns`, `tv:{device}`).
-        actor: String,
+        actor: Actor,
         /// The device id.
         device: String,
         /// What was observed.
@@ -232,7 +232,7 @@ pub enum Command {
     /// An installer binds a device to a location.
     BindDevice {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// The device id.
         device: String,
         /// The location.
@@ -266,7 +266,7 @@ pub enum Command {
     /// A member of staff clocks in, takes a break, or clocks out.
     SetDuty {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// The staff id.
         staff: String,
         /// The new duty.
@@ -277,7 +277,7 @@ pub enum Command {
     /// A supervisor assigns a ticket to someone, back to the queue (`staff` none), or by the automatic rule.
     Assign {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// The member of staff, or none for the queue.
@@ -290,7 +290,7 @@ pub enum Command {
     /// Escalates a ticket to its next level now.
     Escalate {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// Gets the ticket, after commit.
@@ -299,7 +299,7 @@ pub enum Command {
     /// Changes a location's guest tier or do-not-disturb state.
     SetLocation {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Location id.
         location: String,
         /// The change.
@@ -348,7 +348,7 @@ pub enum Command {
     /// A comment on a ticket.
     Comment {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// The comment.
