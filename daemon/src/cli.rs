@@ -201,7 +201,7 @@ pub fn erase_guest(config: &crate::config::Config, key: &str) -> ExitCode {
         }
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let command = crate::core::Command::EraseGuest { actor: "cli".into(), key: key.to_owned(), reply };
+    let command = crate::core::Command::EraseGuest { actor: crate::vocab::Actor::Cli, key: key.to_owned(), reply };
     if let Err(error) = crate::core::apply_once(&mut store, config, &SystemClock, command) {
         eprintln!("bellhop guest erase: {error}");
         return ExitCode::from(EX_IOERR);

@@ -323,7 +323,7 @@ pub enum Command {
     /// Housekeeping reports a room `dirty`, `cleaned` or `inspected` (sent on to the PMS).
     SetRoomStatus {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// The room.
         location: String,
         /// The status.
@@ -334,7 +334,7 @@ pub enum Command {
     /// Erases the personal data of the guests with this reference or reservation number.
     EraseGuest {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// A guest reference or a reservation number.
         key: String,
         /// The references erased, after commit.

@@ -10,11 +10,9 @@ use crate::engine::lifecycle;
 use crate::event::EventBody;
 use crate::store::guests::{GuestRecord, Room};
 use crate::store::StoreError;
-use crate::vocab::{Action, Source};
+use crate::vocab::{Action, Actor, Source};
 use crate::vocab::{GuestTier, Occupancy};
 
-/// Who the journal says did it.
-const ACTOR: &str = "pms";
 /// The room-controller episode table keeps the link's outage ticket under this controller and episode.
 const OUTAGE: (&str, &str) = ("pms", "link");
 /// The room statuses housekeeping can report.
@@ -54,7 +52,7 @@ impl Cx<'_, '_> {
                 if !self.location_known(&room) || tv_protocol::validate_id(&room).is_err() {
                     return Ok(Err(CoreError::Invalid(format!("no location {room:?}"))));
                 }
-                self.set_dnd(ACTOR, &room, on)?;
+                self.set_dnd(&Actor::Pms, &room, on)?;
                 Ok(Ok(()))
             }
             PmsSignal::LinkDown { note } => {
@@ -140,7 +138,7 @@ impl Cx<'_, '_> {
         })?;
         let primary = !(sharing && room.as_ref().is_some_and(|r| r.occupied));
         self.append(
-            ACTOR,
+            &Actor::Pms,
             EventBody::GuestCheckedIn {
                 guest: reference.clone(),
                 location: g.room.clone(),
@@ -159,7 +157,7 @@ impl Cx<'_, '_> {
                 if ticket.source == Source::Tv {
                     if let Ok(to) = lifecycle::transition(ticket.status, Action::Cancel) {
                         let reason = Some("left open by the room's previous guest".to_owned());
-                        self.change_status(ACTOR, &ticket, Action::Cancel, to, reason)?;
+                        self.change_status(&Actor::Pms, &ticket, Action::Cancel, to, reason)?;
                     }
                 }
             }
@@ -200,7 +198,7 @@ impl Cx<'_, '_> {
         self.txn.guests().put_guest(&known)?;
         if changed {
             self.append(
-                ACTOR,
+                &Actor::Pms,
                 EventBody::GuestChanged {
                     guest: known.reference.clone(),
                     location: room.location.clone(),
@@ -252,7 +250,7 @@ impl Cx<'_, '_> {
             self.txn.guests().put_guest(&record)?;
         }
         self.append(
-            ACTOR,
+            &Actor::Pms,
             EventBody::GuestCheckedOut { guest: reference.to_owned(), location: location.to_owned(), resync },
         )?;
         Ok(())
@@ -272,11 +270,11 @@ impl Cx<'_, '_> {
             updated_at: self.at.to_owned(),
         })?;
         self.touched.push(room.location.clone());
-        let _ = self.set_guest_tier(ACTOR, &room.location, GuestTier::Standard)?;
+        let _ = self.set_guest_tier(&Actor::Pms, &room.location, GuestTier::Standard)?;
         if let Some(item) = pms.departure_item.as_ref().and_then(|i| self.config.catalog.get(i)).cloned() {
             if self.txn.query().open_for(&room.location, &item.code)?.is_none() {
                 let note = "The guest checked out: clean the room for the next arrival.";
-                self.raise(ACTOR, &item, &room.location, Source::System, None, None, 1, Some(note))?;
+                self.raise(&Actor::Pms, &item, &room.location, Source::System, None, None, 1, Some(note))?;
             }
         }
         Ok(())
@@ -327,7 +325,10 @@ impl Cx<'_, '_> {
         known.language = some(&g.language).or(known.language);
         known.departure = iso(g.departure.as_deref()).or(known.departure);
         self.txn.guests().put_guest(&known)?;
-        self.append(ACTOR, EventBody::GuestMoved { guest: reference.clone(), from: old.clone(), to: g.room.clone() })?;
+        self.append(
+            &Actor::Pms,
+            EventBody::GuestMoved { guest: reference.clone(), from: old.clone(), to: g.room.clone() },
+        )?;
         self.txn.guests().put_room(&Room {
             location: old.clone(),
             occupied: false,
@@ -348,7 +349,7 @@ impl Cx<'_, '_> {
         })?;
         self.touched.push(old.clone());
         self.touched.push(g.room.clone());
-        let _ = self.set_guest_tier(ACTOR, &old, GuestTier::Standard)?;
+        let _ = self.set_guest_tier(&Actor::Pms, &old, GuestTier::Standard)?;
         self.apply_tier(&g.room, tier)?;
         Ok(Ok(()))
     }
@@ -357,7 +358,7 @@ impl Cx<'_, '_> {
     /// SLA policy again with the new tier (journaled as `ticket_tier_raised`).
     fn apply_tier(&mut self, location: &str, tier: GuestTier) -> Result<(), StoreError> {
         let was = self.txn.grms().guest_tier(location)?;
-        let _ = self.set_guest_tier(ACTOR, location, tier)?;
+        let _ = self.set_guest_tier(&Actor::Pms, location, tier)?;
         if tier == was || tier == GuestTier::Standard {
             return Ok(());
         }
@@ -365,7 +366,7 @@ impl Cx<'_, '_> {
             let Some(item) = self.config.catalog.get(&ticket.item).cloned() else { continue };
             let routed = self.route(&item, location, ticket.source)?;
             let seq = self.append(
-                ACTOR,
+                &Actor::Pms,
                 EventBody::TicketTierRaised { ticket: ticket.number.clone(), tier, sla: routed.sla.clone() },
             )?;
             self.txn.tickets().touch(&ticket.number, seq, self.at)?;
@@ -386,7 +387,7 @@ impl Cx<'_, '_> {
                 return Ok(());
             }
         }
-        let number = self.raise(ACTOR, &item, location, Source::System, None, None, 1, Some(note))?;
+        let number = self.raise(&Actor::Pms, &item, location, Source::System, None, None, 1, Some(note))?;
         self.txn.grms().start_episode(OUTAGE.0, OUTAGE.1, &number)
     }
 
@@ -395,9 +396,10 @@ impl Cx<'_, '_> {
         let Some(ticket) = self.txn.query().get(&number)? else { return Ok(()) };
         let note = "The PMS link is back.".to_owned();
         match lifecycle::transition(ticket.status, Action::Resolve) {
-            Ok(to) => self.change_status(ACTOR, &ticket, Action::Resolve, to, Some(note)),
+            Ok(to) => self.change_status(&Actor::Pms, &ticket, Action::Resolve, to, Some(note)),
             Err(_) if ticket.status.is_open() => {
-                let seq = self.append(ACTOR, EventBody::TicketCommented { ticket: number.clone(), text: note })?;
+                let seq =
+                    self.append(&Actor::Pms, EventBody::TicketCommented { ticket: number.clone(), text: note })?;
                 self.txn.tickets().touch(&number, seq, self.at)
             }
             Err(_) => Ok(()),
@@ -407,7 +409,7 @@ impl Cx<'_, '_> {
     /// Housekeeping reports a room's status; the PMS link sends it on.
     pub(super) fn set_room_status(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         location: &str,
         status: &str,
     ) -> Result<Result<(), CoreError>, StoreError> {
@@ -426,7 +428,11 @@ impl Cx<'_, '_> {
     }
 
     /// Erases the personal data of the guests a reference or reservation number names.
-    pub(super) fn erase_guest(&mut self, actor: &str, key: &str) -> Result<Result<Vec<String>, CoreError>, StoreError> {
+    pub(super) fn erase_guest(
+        &mut self,
+        actor: &Actor,
+        key: &str,
+    ) -> Result<Result<Vec<String>, CoreError>, StoreError> {
         let found = self.txn.guest_query().find(key.trim())?;
         if found.is_empty() {
             return Ok(Err(CoreError::NotFound(format!("guest data for {key:?}"))));
@@ -453,7 +459,7 @@ impl Cx<'_, '_> {
         for reference in &due {
             self.txn.guests().delete_guest(reference)?;
         }
-        self.append("system", EventBody::GuestDataDeleted { guests: due.clone(), reason: "retention".into() })?;
+        self.append(&Actor::System, EventBody::GuestDataDeleted { guests: due.clone(), reason: "retention".into() })?;
         Ok(due.len() as u64)
     }
 }

@@ -108,7 +108,7 @@ impl Cx<'_, '_> {
         if let Some(sla) = ticket.sla.as_mut() {
             sla.policy = policy.to_owned();
         }
-        self.drive("system", &ticket, &mut state, Input::Retarget)?;
+        self.drive(&Actor::System, &ticket, &mut state, Input::Retarget)?;
         Ok(())
     }
 
