@@ -61,10 +61,17 @@ fn variant(body: &EventBody) -> usize {
         EventBody::ClockStepped { .. } => 22,
         EventBody::TokenCreated { .. } => 23,
         EventBody::PresenceRejected { .. } => 24,
+        EventBody::GuestCheckedIn { .. } => 25,
+        EventBody::GuestCheckedOut { .. } => 26,
+        EventBody::GuestMoved { .. } => 27,
+        EventBody::GuestChanged { .. } => 28,
+        EventBody::TicketTierRaised { .. } => 29,
+        EventBody::RoomStatusChanged { .. } => 30,
+        EventBody::GuestDataDeleted { .. } => 31,
     }
 }
 
-const VARIANTS: usize = 25;
+const VARIANTS: usize = 32;
 
 fn text(s: &str) -> String {
     s.to_owned()
@@ -75,6 +82,43 @@ fn text(s: &str) -> String {
 fn samples() -> Vec<EventBody> {
     let t = || text("HTL1-42");
     vec![
+        EventBody::GuestCheckedIn {
+            guest: text("guest-7"),
+            location: text("101"),
+            tier: GuestTier::Vip,
+            language: Some(text("EA")),
+            arrival: Some(text("2026-11-27")),
+            departure: Some(text("2026-11-30")),
+            resync: false,
+        },
+        EventBody::GuestCheckedIn {
+            guest: text("guest-8"),
+            location: text("102"),
+            tier: GuestTier::Standard,
+            language: None,
+            arrival: None,
+            departure: None,
+            resync: true,
+        },
+        EventBody::GuestCheckedOut { guest: text("guest-7"), location: text("101"), resync: false },
+        EventBody::GuestMoved { guest: text("guest-7"), from: text("101"), to: text("102") },
+        EventBody::GuestChanged {
+            guest: text("guest-7"),
+            location: text("102"),
+            tier: GuestTier::LongStay,
+            language: Some(text("GE")),
+            departure: Some(text("2026-12-04")),
+        },
+        EventBody::GuestChanged {
+            guest: text("guest-7"),
+            location: text("102"),
+            tier: GuestTier::Standard,
+            language: None,
+            departure: None,
+        },
+        EventBody::TicketTierRaised { ticket: t(), tier: GuestTier::Vip, sla: text("vip") },
+        EventBody::RoomStatusChanged { location: text("101"), status: text("inspected"), occupied: false },
+        EventBody::GuestDataDeleted { guests: vec![text("guest-7")], reason: text("erasure") },
         EventBody::TicketRaised {
             ticket: t(),
             item: text("hk.towels"),
@@ -88,6 +132,7 @@ fn samples() -> Vec<EventBody> {
             qty: 2,
             note: Some(text("two, please")),
             eta_s: Some(900),
+            language: Some(text("EA")),
         },
         EventBody::TicketRaised {
             ticket: t(),
@@ -102,6 +147,7 @@ fn samples() -> Vec<EventBody> {
             qty: 1,
             note: None,
             eta_s: None,
+            language: None,
         },
         EventBody::RequestMerged {
             ticket: t(),
@@ -331,6 +377,9 @@ fn the_word_lists_in_the_schemas_are_the_products() {
         ("staff_duty_changed", "duty", of(&duties)),
         ("staff_duty_changed", "was", of(&duties)),
         ("guest_tier_changed", "tier", of(&tiers)),
+        ("guest_checked_in", "tier", of(&tiers)),
+        ("guest_changed", "tier", of(&tiers)),
+        ("ticket_tier_raised", "tier", of(&tiers)),
     ] {
         assert_eq!(words(kind, member), expected, "{kind}.{member}");
     }
@@ -395,6 +444,7 @@ fn vector_rows() -> Vec<Row> {
                 qty: 2,
                 note: Some(text("Deux serviettes, s'il vous plaît")),
                 eta_s: Some(900),
+                language: None,
             },
         ),
         (

@@ -32,6 +32,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("sim", 5),
     ("broker", 5),
     ("import", 5),
+    ("pms", 5),
     ("app", 6),
     ("cli", 6),
     ("demo", 6),

@@ -153,6 +153,10 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         .clone()
         .filter(|s| s.config_poll_s > 0)
         .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx.clone()));
+    let pms = match &config.pms {
+        Some(settings) => Some(crate::pms::PmsAdapter::start(settings, core.clone()).await?),
+        None => None,
+    };
     let devices =
         DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), clock.clone(), http.port())?;
     let (shutdown, stopped) = watch::channel(false);
@@ -169,6 +173,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         sync: sync.as_ref().map(SyncHandle::view),
         pull: pull.as_ref().map(PullHandle::status),
         reload: Some(reload_tx),
+        pms: pms.as_ref().map(crate::pms::PmsAdapter::link),
         clock: clock.clone(),
     });
     let reloader = Arc::new(Reloader { config: config_tx, metrics, busy: Default::default() });
@@ -190,6 +195,9 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
             grms.stop().await;
         }
         devices.stop().await;
+        if let Some(pms) = pms {
+            pms.stop().await;
+        }
         if let Some(sync) = sync {
             sync.stop().await;
         }

@@ -55,6 +55,8 @@ roles! {
     BindDevices = &[Role::Installer, Role::Admin];
     /// Writing room controllers.
     WriteControllers = &[Role::Supervisor, Role::Manager, Role::Admin, Role::Installer];
+    /// Reading and erasing guests' personal data.
+    ManageGuestData = &[Role::Manager, Role::Admin];
 }
 
 /// Who is calling, admitted by `R`. As an extractor it answers 401 (no or unknown token) or 403 (a role `R` does

@@ -10,6 +10,7 @@ mod duplicates;
 mod error;
 mod extract;
 mod grms;
+mod guests;
 mod locations;
 mod openapi;
 mod probes;
@@ -58,6 +59,8 @@ pub struct ApiState {
     pub pull: Option<Arc<std::sync::Mutex<crate::sync::PullStatus>>>,
     /// Asks the daemon to reload its configuration (as SIGHUP does).
     pub reload: Option<tokio::sync::mpsc::Sender<crate::sync::ReloadRequest>>,
+    /// The PMS link, when configured.
+    pub pms: Option<Arc<crate::pms::PmsLink>>,
     /// The injected wall clock (who is on shift now, in the roster).
     pub clock: Arc<dyn crate::clock::Clock>,
 }

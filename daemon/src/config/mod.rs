@@ -2,6 +2,7 @@
 
 mod errors;
 mod people;
+mod pms;
 mod policies;
 mod raw;
 mod shape;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use people::{Contact, People, StaffMember};
+pub use pms::{LinkMode, Pms};
 pub use policies::{parse_duration, LevelTarget, Policies, Selectors, SlaFacts, SlaPolicy};
 
 use crate::vocab::{CatalogItem, Location};
@@ -54,6 +56,8 @@ pub struct Config {
     pub people: People,
     /// Routing rules, SLA policies and escalation ladders.
     pub policies: Policies,
+    /// The PMS link (`[pms]`), when the property has one.
+    pub pms: Option<Pms>,
 }
 
 /// How devices are discovered, bound and watched.
@@ -568,6 +572,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
     };
     let policies = policies::validate(raw.rules, raw.sla, raw.escalations, &known, map, errors);
 
+    let pms = raw.pms.map(|pms| pms::validate(pms, &catalog, &locations, map, errors));
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
     let devices = validate_devices(raw.devices, &raw.site.name, map, &catalog, errors);
     let sync = raw.sync.map(|mut sync| {
@@ -630,6 +635,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         sync,
         people,
         policies,
+        pms,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::engine::calendar::{parse_openings, Calendar};
 use crate::engine::routing::{Conditions, Outcome, Rule};
 use crate::engine::shifts::{ShiftPattern, Window};
 use crate::engine::sla::{Anchor, LevelSpec, Policy, Until};
-use crate::vocab::{CatalogItem, GuestTier, LocationClass, Priority, Role, Source};
+use crate::vocab::{CatalogItem, GuestTier, LocationClass, Occupancy, Priority, Role, Source};
 
 /// Who an escalation level notifies.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -45,6 +45,8 @@ pub struct Selectors {
     pub departments: Vec<String>,
     /// Guest tiers.
     pub guest_tiers: Vec<GuestTier>,
+    /// Room occupancy.
+    pub occupancy: Vec<Occupancy>,
     /// Location classes.
     pub classes: Vec<LocationClass>,
     /// Sources.
@@ -62,6 +64,8 @@ pub struct SlaFacts<'a> {
     pub department: &'a str,
     /// The guest's tier at the location.
     pub guest_tier: GuestTier,
+    /// The room's occupancy.
+    pub occupancy: Occupancy,
     /// The location's class, when the location is listed.
     pub class: Option<LocationClass>,
     /// Where it came from.
@@ -77,6 +81,7 @@ impl Selectors {
             && (self.categories.is_empty() || self.categories.iter().any(|c| c == facts.category))
             && (self.departments.is_empty() || self.departments.iter().any(|d| d == facts.department))
             && any(&self.guest_tiers, &facts.guest_tier)
+            && any(&self.occupancy, &facts.occupancy)
             && (self.classes.is_empty() || facts.class.is_some_and(|c| self.classes.contains(&c)))
             && any(&self.sources, &facts.source)
     }
@@ -88,6 +93,7 @@ impl Selectors {
             self.categories.is_empty(),
             self.departments.is_empty(),
             self.guest_tiers.is_empty(),
+            self.occupancy.is_empty(),
             self.classes.is_empty(),
             self.sources.is_empty(),
         ]
@@ -321,6 +327,7 @@ pub(super) fn validate(
                     categories: raw.categories,
                     departments: raw.departments,
                     guest_tiers: raw.guest_tiers,
+                    occupancy: raw.occupancy,
                     classes: raw.classes,
                     sources: raw.sources,
                 },
@@ -492,6 +499,7 @@ fn rule(
         classes: raw.classes,
         sources: raw.sources,
         guest_tiers: raw.guest_tiers,
+        occupancy: raw.occupancy,
         days,
         window,
         shifts: raw.shifts,

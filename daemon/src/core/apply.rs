@@ -104,6 +104,24 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
             reply,
             cx.guarded(|cx| cx.append(&actor, body)).map_err(|e| CoreError::Unavailable(e.to_string())),
         ),
+        Command::Pms { signal, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| cx.pms(signal)).unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::SetRoomStatus { actor, location, status, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| cx.set_room_status(&actor, &location, &status))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::EraseGuest { actor, key, reply } => Reply::Guests(
+            reply,
+            cx.guarded(|cx| cx.erase_guest(&actor, &key))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::PruneGuests { reply } => Reply::Recorded(
+            reply,
+            cx.guarded(|cx| cx.prune_guests()).map_err(|e| CoreError::Unavailable(e.to_string())),
+        ),
         Command::Grms { controller, location, signal } => {
             let what = format!("{controller} at {location}: {signal:?}");
             match cx.guarded(|cx| cx.grms(&controller, &location, signal)) {
@@ -294,7 +312,7 @@ impl Cx<'_, '_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn raise(
+    pub(super) fn raise(
         &mut self,
         actor: &Actor,
         item: &CatalogItem,
@@ -324,6 +342,7 @@ impl Cx<'_, '_> {
                 qty,
                 note: note.map(str::to_owned),
                 eta_s: eta,
+                language: self.guest_language(location)?,
             },
         )?;
         let ticket = NewTicket {
@@ -422,7 +441,7 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn change_status(
+    pub(super) fn change_status(
         &mut self,
         actor: &Actor,
         ticket: &Ticket,

@@ -104,6 +104,47 @@ pub enum LocationChange {
     DoNotDisturb(bool),
 }
 
+/// What the PMS link reported, as the core needs it. Every one is applied with actor `pms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PmsSignal {
+    /// A check-in (GI), live or within a resync.
+    CheckIn {
+        /// The guest record.
+        guest: fias::Guest,
+        /// Whether it came within a database resync.
+        resync: bool,
+    },
+    /// A check-out (GO).
+    CheckOut {
+        /// The guest record.
+        guest: fias::Guest,
+    },
+    /// A guest change (GC): new data, or a room move when `old_room` is set.
+    Change {
+        /// The guest record.
+        guest: fias::Guest,
+    },
+    /// A resync ended (DE): every room not in `rooms` is vacant.
+    ResyncEnd {
+        /// The rooms the resync reported occupied.
+        rooms: Vec<String>,
+    },
+    /// Room status from the PMS (RE): do-not-disturb.
+    DoNotDisturb {
+        /// The room.
+        room: String,
+        /// Whether it is on.
+        on: bool,
+    },
+    /// The link has been down for the configured time: raise its ticket, once per outage.
+    LinkDown {
+        /// Why, in words.
+        note: String,
+    },
+    /// The link is back: resolve the outage ticket.
+    LinkUp,
+}
+
 /// Why the core could not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
@@ -272,6 +313,38 @@ pub enum Command {
         /// Gets the next due time, after commit.
         reply: oneshot::Sender<Result<Option<i64>, CoreError>>,
     },
+    /// What the PMS link reported; answered after commit (the link resyncs when a record could not be stored).
+    Pms {
+        /// What it said.
+        signal: PmsSignal,
+        /// Done, or why not.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Housekeeping reports a room `dirty`, `cleaned` or `inspected` (sent on to the PMS).
+    SetRoomStatus {
+        /// Who asked.
+        actor: Actor,
+        /// The room.
+        location: String,
+        /// The status.
+        status: String,
+        /// Answered after commit.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Erases the personal data of the guests with this reference or reservation number.
+    EraseGuest {
+        /// Who asked.
+        actor: Actor,
+        /// A guest reference or a reservation number.
+        key: String,
+        /// The references erased, after commit.
+        reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
+    },
+    /// Deletes the personal data of guests who checked out longer ago than the retention period.
+    PruneGuests {
+        /// How many guests' data was deleted, after commit.
+        reply: oneshot::Sender<Result<u64, CoreError>>,
+    },
     /// A comment on a ticket.
     Comment {
         /// Who asked.
@@ -310,7 +383,13 @@ impl Command {
             | Command::Escalate { reply, .. } => {
                 Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
             }
-            Command::SetDuty { reply, .. } | Command::SetLocation { reply, .. } => {
+            Command::EraseGuest { reply, .. } => {
+                Reply::Guests(reply, Err(CoreError::Unavailable("not applied".into())))
+            }
+            Command::SetDuty { reply, .. }
+            | Command::SetLocation { reply, .. }
+            | Command::Pms { reply, .. }
+            | Command::SetRoomStatus { reply, .. } => {
                 Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
             }
             Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),
@@ -325,7 +404,7 @@ impl Command {
             Command::BindDevice { reply, .. } => {
                 Reply::Device(reply, Err(CoreError::Unavailable("not applied".into())))
             }
-            Command::Record { reply, .. } | Command::Prune { reply, .. } => {
+            Command::Record { reply, .. } | Command::Prune { reply, .. } | Command::PruneGuests { reply } => {
                 Reply::Recorded(reply, Err(CoreError::Unavailable("not applied".into())))
             }
         }
@@ -348,6 +427,8 @@ pub enum Reply {
     Done(oneshot::Sender<()>),
     /// Done, or why not.
     Unit(oneshot::Sender<Result<(), CoreError>>, Result<(), CoreError>),
+    /// Guest references, or why not.
+    Guests(oneshot::Sender<Result<Vec<String>, CoreError>>, Result<Vec<String>, CoreError>),
     /// When the next SLA clock is due (ms since the epoch).
     Due(oneshot::Sender<Result<Option<i64>, CoreError>>, Result<Option<i64>, CoreError>),
 }
@@ -378,6 +459,9 @@ impl Reply {
             Reply::Due(tx, due) => {
                 let _ = tx.send(due);
             }
+            Reply::Guests(tx, result) => {
+                let _ = tx.send(result);
+            }
         }
     }
 
@@ -404,6 +488,9 @@ impl Reply {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
             Reply::Due(tx, _) => {
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
+            }
+            Reply::Guests(tx, _) => {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
         }

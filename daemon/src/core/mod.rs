@@ -4,6 +4,7 @@
 mod apply;
 mod command;
 mod counters;
+mod pms;
 mod sla;
 mod staffing;
 
@@ -14,7 +15,8 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, watch};
 
 pub use command::{
-    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
+    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin,
+    PmsSignal, Reply,
 };
 
 pub use counters::{SlaCounters, TARGETS};

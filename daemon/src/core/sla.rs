@@ -100,6 +100,18 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
+    /// Moves an open ticket's clock to another SLA policy and recomputes its deadlines (a VIP checked in).
+    pub(super) fn retarget_to(&mut self, number: &str, policy: &str) -> Result<(), StoreError> {
+        let Some(mut ticket) = self.txn.query().get(number)? else { return Ok(()) };
+        let Some(json) = self.txn.query().sla_state(number)? else { return Ok(()) };
+        let Ok(mut state) = serde_json::from_str::<State>(&json) else { return Ok(()) };
+        if let Some(sla) = ticket.sla.as_mut() {
+            sla.policy = policy.to_owned();
+        }
+        self.drive(&Actor::System, &ticket, &mut state, Input::Retarget)?;
+        Ok(())
+    }
+
     /// Feeds one input to a ticket's clock, if it has one; what it causes is journaled as the system's doing.
     pub(super) fn clock_input(&mut self, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
         self.clock_input_by(&Actor::System, number, input)

@@ -28,9 +28,17 @@ impl Cx<'_, '_> {
     /// Routes a new ticket and chooses its SLA policy.
     pub(super) fn route(&self, item: &CatalogItem, location: &str, source: Source) -> Result<Routed, StoreError> {
         let guest_tier = self.txn.grms().guest_tier(location)?;
+        let occupancy = self.occupancy(location)?;
         let location = self.config.locations.get(location);
-        let subject =
-            Subject { item, location, guest_tier, source, at: self.local_now(), shifts: &self.config.people.shifts };
+        let subject = Subject {
+            item,
+            location,
+            guest_tier,
+            occupancy,
+            source,
+            at: self.local_now(),
+            shifts: &self.config.people.shifts,
+        };
         let routing = routing::route(&self.config.policies.rules, &subject);
         let named = routing.sla.as_deref();
         let facts = SlaFacts {
@@ -38,6 +46,7 @@ impl Cx<'_, '_> {
             category: &item.category,
             department: &routing.department,
             guest_tier,
+            occupancy,
             class: location.map(|l| l.class),
             source,
         };
@@ -51,6 +60,7 @@ impl Cx<'_, '_> {
         let mut explanation = routing.explain(&self.config.policies.rules, &subject);
         if let Some(object) = explanation.as_object_mut() {
             object.insert("guest_tier".into(), json!(guest_tier));
+            object.insert("occupancy".into(), json!(occupancy));
             object.insert("local_time".into(), json!(subject.at.to_string()));
             object.insert("sla_chosen_by".into(), json!(chosen_by));
         }

@@ -8,6 +8,7 @@ pub mod chain;
 mod checkpoint;
 mod devices;
 mod grms;
+pub mod guests;
 mod journal;
 mod pool;
 mod schema;
@@ -280,6 +281,16 @@ impl<'c> Txn<'c> {
     pub fn device_query(&self) -> devices::Queries<'_> {
         devices::Queries(&self.tx)
     }
+
+    /// Room and guest writes (the PMS link).
+    pub fn guests(&self) -> guests::Writer<'_> {
+        guests::Writer(&self.tx)
+    }
+
+    /// Room and guest queries inside the transaction.
+    pub fn guest_query(&self) -> guests::Queries<'_> {
+        guests::Queries(&self.tx)
+    }
 }
 
 /// A read-only connection for queries (the HTTP API, the CLI, `verify`).
@@ -319,6 +330,11 @@ impl Reader {
     /// Staff duty and load queries.
     pub fn staff(&self) -> staff::Queries<'_> {
         staff::Queries(&self.conn)
+    }
+
+    /// Room and guest queries.
+    pub fn guests(&self) -> guests::Queries<'_> {
+        guests::Queries(&self.conn)
     }
 
     /// The last sequence number in the journal (0 when empty).

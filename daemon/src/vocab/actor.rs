@@ -26,6 +26,8 @@ pub enum Actor {
     Demo,
     /// Bellhop itself (SLA clocks, queues, pruning, outages): `system`.
     System,
+    /// The hotel's property management system, over the PMS link: `pms`.
+    Pms,
 }
 
 impl Actor {
@@ -41,6 +43,7 @@ impl Actor {
             "mdns" => return Some(Actor::Mdns),
             "demo" => return Some(Actor::Demo),
             "system" => return Some(Actor::System),
+            "pms" => return Some(Actor::Pms),
             _ => {}
         }
         let (prefix, id) = text.split_once(':')?;
@@ -65,6 +68,7 @@ impl fmt::Display for Actor {
             Actor::Mdns => f.write_str("mdns"),
             Actor::Demo => f.write_str("demo"),
             Actor::System => f.write_str("system"),
+            Actor::Pms => f.write_str("pms"),
         }
     }
 }
@@ -84,6 +88,7 @@ mod tests {
             (Actor::Mdns, "mdns"),
             (Actor::Demo, "demo"),
             (Actor::System, "system"),
+            (Actor::Pms, "pms"),
         ];
         for (actor, text) in cases {
             assert_eq!(actor.to_string(), text);

@@ -12,7 +12,7 @@ pub mod ticket;
 pub use actor::Actor;
 pub use device::{Device, DeviceState};
 pub use people::{Duty, GuestTier, Role};
-pub use place::{CatalogItem, Location, LocationClass, LocationKind};
+pub use place::{CatalogItem, Location, LocationClass, LocationKind, Occupancy};
 pub use priority::Priority;
 pub use sla::{Flag, Reason, Target};
 pub use ticket::{Action, AssignmentKind, Source, Status};

@@ -330,6 +330,16 @@ pub enum TicketChange {
         /// Who was notified.
         recipients: Vec<String>,
     },
+    /// A VIP checked in to the ticket's room: its guest tier was raised and its SLA policy chosen again.
+    TicketTierRaised {
+        /// The ticket.
+        ticket: String,
+        /// The guest tier now.
+        #[schema(value_type = String)]
+        tier: crate::vocab::GuestTier,
+        /// The SLA policy now.
+        sla: String,
+    },
 }
 
 impl TicketChange {
@@ -349,6 +359,7 @@ impl TicketChange {
                 qty,
                 note,
                 eta_s,
+                language: _,
             } => TicketChange::TicketRaised {
                 ticket,
                 item,
@@ -411,7 +422,14 @@ impl TicketChange {
             | EventBody::StaffDutyChanged { .. }
             | EventBody::GuestTierChanged { .. }
             | EventBody::ClockStepped { .. }
-            | EventBody::TokenCreated { .. } => return None,
+            | EventBody::TokenCreated { .. }
+            | EventBody::GuestCheckedIn { .. }
+            | EventBody::GuestCheckedOut { .. }
+            | EventBody::GuestMoved { .. }
+            | EventBody::GuestChanged { .. }
+            | EventBody::RoomStatusChanged { .. }
+            | EventBody::GuestDataDeleted { .. } => return None,
+            EventBody::TicketTierRaised { ticket, tier, sla } => TicketChange::TicketTierRaised { ticket, tier, sla },
         })
     }
 }
