@@ -1,9 +1,11 @@
 //! The core: one writer thread that turns commands into journal events, commits them in groups, and only then
 //! answers. Adapters send [`Command`]s through a [`CoreHandle`]; committed batches are broadcast as [`Committed`].
 
+mod alerts;
 mod apply;
 mod command;
 mod counters;
+mod notices;
 mod sla;
 mod staffing;
 
@@ -14,10 +16,13 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, watch};
 
 pub use command::{
-    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
+    AlertResults, Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest,
+    Origin, Reply,
 };
 
-pub use counters::{SlaCounters, TARGETS};
+pub use alerts::AlertResult;
+pub use counters::{NoticeCounters, SlaCounters, CHANNEL_FAMILIES, TARGETS};
+pub use notices::Outcome as NoticeOutcome;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -63,6 +68,8 @@ pub struct CoreStats {
     pub commit_failed_at: AtomicU64,
     /// SLA breaches and escalations committed.
     pub sla: SlaCounters,
+    /// Notice deliveries and failures committed, by channel.
+    pub notices: NoticeCounters,
 }
 
 /// The adapters' way into the core.
@@ -354,6 +361,7 @@ impl Writer {
                     self.stats.commit_failed_at.store(0, Ordering::Relaxed);
                 }
                 self.stats.sla.count(&events);
+                self.stats.notices.count(&events);
                 for reply in replies {
                     reply.send();
                 }

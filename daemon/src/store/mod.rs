@@ -9,6 +9,7 @@ mod checkpoint;
 mod devices;
 mod grms;
 mod journal;
+mod notices;
 mod pool;
 mod schema;
 mod staff;
@@ -24,6 +25,7 @@ pub use backup::{backup, lock, restore, DataDirLock};
 pub use chain::{hash as chain_hash, Link, GENESIS};
 pub use devices::Device;
 pub use journal::{verify, ChainBreak, VerifyReport};
+pub use notices::{NewNotice, Notice};
 pub use pool::ReadPool;
 pub use schema::CURRENT_VERSION;
 pub use staff::{DutyRecord, Load};
@@ -278,6 +280,16 @@ impl<'c> Txn<'c> {
     pub fn device_query(&self) -> devices::Queries<'_> {
         devices::Queries(&self.tx)
     }
+
+    /// The notice outbox and alert episodes.
+    pub fn notices(&self) -> notices::Writer<'_> {
+        notices::Writer(&self.tx)
+    }
+
+    /// Outbox reads inside the transaction.
+    pub fn notice_query(&self) -> notices::Queries<'_> {
+        notices::Queries(&self.tx)
+    }
 }
 
 /// A read-only connection for queries (the HTTP API, the CLI, `verify`).
@@ -317,6 +329,11 @@ impl Reader {
     /// Staff duty and load queries.
     pub fn staff(&self) -> staff::Queries<'_> {
         staff::Queries(&self.conn)
+    }
+
+    /// Outbox reads.
+    pub fn notices(&self) -> notices::Queries<'_> {
+        notices::Queries(&self.conn)
     }
 
     /// The last sequence number in the journal (0 when empty).
