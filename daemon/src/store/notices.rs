@@ -175,10 +175,50 @@ impl Queries<'_> {
         Ok(self.0.prepare_cached(&sql)?.query_row(params![id], |r| Ok((row(r)?, r.get(10)?))).optional()?)
     }
 
-    /// Notices by state, for status and metrics.
-    pub fn counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut stmt = self.0.prepare_cached("SELECT state, COUNT(*) FROM notices GROUP BY state")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// Notices waiting in the outbox (through the partial index of queued notices, so a long history is not read).
+    pub fn queued(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .0
+            .prepare_cached("SELECT COUNT(*) FROM notices INDEXED BY notices_due WHERE state = 'queued' AND next_ms IS NOT NULL")?
+            .query_row([], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+}
+
+impl Queries<'_> {
+    /// The first journal sequence number at or after `at` (the journal's times rise with its sequence numbers;
+    /// a binary search over the primary key, so a long history is never scanned).
+    fn first_seq_at(&self, at: &str) -> Result<i64, StoreError> {
+        let (low, high): (Option<i64>, Option<i64>) =
+            self.0.prepare_cached("SELECT MIN(seq), MAX(seq) FROM events")?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (Some(mut low), Some(high)) = (low, high) else { return Ok(1) };
+        let mut high = high + 1;
+        let mut stmt = self.0.prepare_cached("SELECT at FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let found: Option<String> = stmt.query_row([middle], |r| r.get(0)).optional()?;
+            match found {
+                Some(when) if when.as_str() < at => low = middle + 1,
+                _ => high = middle,
+            }
+        }
+        Ok(low)
+    }
+
+    /// Tickets raised, tickets resolved and SLA breaches journaled from `from` (inclusive) to `to` (exclusive), both
+    /// UTC times as the journal writes them.
+    pub fn period_counts(&self, from: &str, to: &str) -> Result<(u64, u64, u64), StoreError> {
+        let (first, end) = (self.first_seq_at(from)?, self.first_seq_at(to)?);
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            Ok(self.0.prepare_cached(sql)?.query_row(params![first, end], |r| r.get::<_, i64>(0))? as u64)
+        };
+        Ok((
+            count("SELECT COUNT(*) FROM events WHERE seq >= ?1 AND seq < ?2 AND kind = 'ticket_raised'")?,
+            count(
+                "SELECT COUNT(*) FROM events WHERE seq >= ?1 AND seq < ?2 AND kind = 'ticket_status_changed'
+                 AND json_extract(payload, '$.to') = 'resolved'",
+            )?,
+            count("SELECT COUNT(*) FROM events WHERE seq >= ?1 AND seq < ?2 AND kind = 'sla_breached'")?,
+        ))
     }
 }
