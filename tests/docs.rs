@@ -286,7 +286,13 @@ fn samples() -> Vec<EventBody> {
             channel: text("sms"),
             attempts: 2,
         },
-        EventBody::NoticeDelivered { notice: text("HTL1-N8"), ticket: None, recipient: text("ops"), channel: text("email"), attempts: 1 },
+        EventBody::NoticeDelivered {
+            notice: text("HTL1-N8"),
+            ticket: None,
+            recipient: text("ops"),
+            channel: text("email"),
+            attempts: 1,
+        },
         EventBody::NoticeFailed {
             notice: text("HTL1-N7"),
             ticket: Some(t()),

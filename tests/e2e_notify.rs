@@ -2,9 +2,9 @@
 //! real SMTP server (aiosmtpd) that requires STARTTLS with a test CA, an HTTPS endpoint standing for an SMS or push
 //! provider that can be made unreachable, and a real Prometheus Alertmanager posting to the alert webhook.
 
-mod support;
 #[path = "support/provider.rs"]
 mod provider;
+mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -256,16 +256,20 @@ daily = "{slot}"
             .map(|b| b["reason"].as_str().unwrap().to_owned())
             .collect()
     };
-    wait_until(Duration::from_secs(20), "Ana's warning", || reasons("+351900000001").contains(&"warning".into()).then_some(()));
+    wait_until(Duration::from_secs(20), "Ana's warning", || {
+        reasons("+351900000001").contains(&"warning".into()).then_some(())
+    });
 
     // The first level reaches the general manager's phone.
-    let (status, body) = post_json(&daemon.http, &format!("/api/v1/tickets/{number}/escalate"), &token, json!({})).await;
+    let (status, body) =
+        post_json(&daemon.http, &format!("/api/v1/tickets/{number}/escalate"), &token, json!({})).await;
     assert_eq!(status, 200, "{body}");
     wait_until(Duration::from_secs(20), "the general manager's notice", || {
         reasons("+351900000002").contains(&"escalation".into()).then_some(())
     });
     // The second reaches nobody (no supervisor, manager or admin is on the roster): the answer says so.
-    let (status, body) = post_json(&daemon.http, &format!("/api/v1/tickets/{number}/escalate"), &token, json!({})).await;
+    let (status, body) =
+        post_json(&daemon.http, &format!("/api/v1/tickets/{number}/escalate"), &token, json!({})).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "nobody_reached", "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("level 2"), "{body}");
@@ -377,8 +381,9 @@ location = "{where.room}"
 
 fn alert_tickets(data_dir: &Path) -> Vec<(String, String, String, String)> {
     let db = open_db(data_dir);
-    let mut stmt =
-        db.prepare("SELECT number, status, location, priority FROM tickets WHERE source = 'alert' ORDER BY created_seq").unwrap();
+    let mut stmt = db
+        .prepare("SELECT number, status, location, priority FROM tickets WHERE source = 'alert' ORDER BY created_seq")
+        .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(|r| r.unwrap()).collect()
 }
 
@@ -397,9 +402,8 @@ async fn alertmanager_raises_one_ticket_per_firing_episode_and_resolves_it() {
 
     let labels = ["alertname=FreezerWarm", "room=104", "severity=critical"];
     am.add(&labels, "Freezer 2 is at -8 C", None);
-    let raised = wait_until(Duration::from_secs(30), "a ticket from the alert", || {
-        alert_tickets(&data).into_iter().next()
-    });
+    let raised =
+        wait_until(Duration::from_secs(30), "a ticket from the alert", || alert_tickets(&data).into_iter().next());
     assert_eq!((raised.2.as_str(), raised.3.as_str()), ("104", "critical"), "{raised:?}");
     // The same alert again (as Alertmanager repeats it) is the same episode: nothing new.
     am.add(&labels, "Freezer 2 is at -8 C", None);
@@ -430,11 +434,8 @@ async fn alertmanager_raises_one_ticket_per_firing_episode_and_resolves_it() {
     wait_until(Duration::from_secs(30), "the ticket to be resolved", || {
         (alert_tickets(&data)[0].1 == "resolved").then_some(())
     });
-    let kinds: Vec<String> = history(&daemon, &token, &raised.0)
-        .await
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect();
+    let kinds: Vec<String> =
+        history(&daemon, &token, &raised.0).await.iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect();
     assert!(kinds.contains(&"alert_fired".into()) && kinds.contains(&"alert_resolved".into()), "{kinds:?}");
     assert_eq!(alert_tickets(&data).len(), 1, "one ticket for the episode");
 }
@@ -455,12 +456,20 @@ async fn the_alert_endpoints_want_their_token_and_refuse_oversize_and_malformed_
     let post = |token: Option<&'static str>, body: Vec<u8>| {
         let http_addr = daemon.http.clone();
         async move {
-            http(&http_addr, "POST", "/api/v1/alerts/webhook", token, &[("content-type", "application/json")], Some(body))
-                .await
-                .unwrap()
+            http(
+                &http_addr,
+                "POST",
+                "/api/v1/alerts/webhook",
+                token,
+                &[("content-type", "application/json")],
+                Some(body),
+            )
+            .await
+            .unwrap()
         }
     };
-    let door = json!({"id": "door-7", "kind": "door", "status": "open", "summary": "Door forced", "where": {"room": "105"}});
+    let door =
+        json!({"id": "door-7", "kind": "door", "status": "open", "summary": "Door forced", "where": {"room": "105"}});
     let before = last_seq(&daemon.http);
 
     let (status, body) = post(None, door.to_string().into_bytes()).await;

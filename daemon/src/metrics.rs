@@ -204,7 +204,10 @@ fn render_sla(out: &mut String, counters: &SlaCounters, store: &StoreFigures, co
 fn render_notices(out: &mut String, counters: &NoticeCounters, store: &StoreFigures) {
     let rows = [
         ("bellhop_notices_delivered_total", "Notices delivered, by channel, since the daemon started."),
-        ("bellhop_notice_failures_total", "Notice delivery attempts that failed, by channel, since the daemon started."),
+        (
+            "bellhop_notice_failures_total",
+            "Notice delivery attempts that failed, by channel, since the daemon started.",
+        ),
         ("bellhop_notices_given_up_total", "Notices given up (refused, or undelivered for too long), by channel."),
     ];
     for (index, (name, help)) in rows.iter().enumerate() {
@@ -314,8 +317,36 @@ mod tests {
                 ("gone \"old\"".into(), Some("green".into()), 1),
             ],
             devices: vec![("tv".into(), true, 5), ("tv".into(), false, 2), (String::new(), false, 1)],
+            notices_queued: 3,
         };
+        core.notices.count(&[
+            event(EventBody::NoticeDelivered {
+                notice: "H-N1".into(),
+                ticket: None,
+                recipient: "ana".into(),
+                channel: "sms".into(),
+                attempts: 1,
+            }),
+            event(EventBody::NoticeFailed {
+                notice: "H-N2".into(),
+                ticket: None,
+                recipient: "gm".into(),
+                channel: "email".into(),
+                attempts: 3,
+                error: "refused".into(),
+                retry_at: None,
+            }),
+        ]);
         let text = Metrics::default().render(&core, &store, &config, false);
+        for line in [
+            "bellhop_notices_delivered_total{channel=\"webhook\"} 1",
+            "bellhop_notices_delivered_total{channel=\"email\"} 0",
+            "bellhop_notice_failures_total{channel=\"email\"} 1",
+            "bellhop_notices_given_up_total{channel=\"email\"} 1",
+            "bellhop_notices_queued 3",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
         for line in [
             "bellhop_sla_breaches_total{target=\"response\"} 1",
             "bellhop_sla_breaches_total{target=\"resolution\"} 0",

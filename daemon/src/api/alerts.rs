@@ -29,7 +29,11 @@ pub struct AlertsAnswer {
 }
 
 /// Checks the bearer token in constant time, then reads the body under the configured limit.
-async fn authorised_body(state: &ApiState, headers: &HeaderMap, body: Body) -> Result<(Alerts, bytes::Bytes), ApiError> {
+async fn authorised_body(
+    state: &ApiState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Alerts, bytes::Bytes), ApiError> {
     let config = state.config.borrow().clone();
     let Some(settings) = config.alerts.clone() else {
         return Err(ApiError::not_found("alerts are not set up on this gateway ([alerts] in the configuration)"));
@@ -46,8 +50,15 @@ async fn authorised_body(state: &ApiState, headers: &HeaderMap, body: Body) -> R
         return Err(ApiError::unauthorized("send Authorization: Bearer with the token of alerts.token_file"));
     }
     let limit = settings.max_body_bytes;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {limit} bytes (alerts.max_body_bytes)"));
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over {limit} bytes (alerts.max_body_bytes)"),
+        )
+    };
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }

@@ -55,7 +55,10 @@ impl Modify for BearerScheme {
             }
             None => {
                 openapi.components = Some(
-                    ComponentsBuilder::new().security_scheme("bearer", scheme).security_scheme("alerts", alerts).build(),
+                    ComponentsBuilder::new()
+                        .security_scheme("bearer", scheme)
+                        .security_scheme("alerts", alerts)
+                        .build(),
                 )
             }
         }

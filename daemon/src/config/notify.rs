@@ -284,8 +284,9 @@ fn check_template(template: &str, content_type: &str) -> Result<(), String> {
     }
     filled += rest;
     if content_type.contains("json") {
-        serde_json::from_str::<serde_json::Value>(&filled)
-            .map_err(|e| format!("is not JSON once its placeholders are filled in ({e}); write \"{{{{text}}}}\" in quotes"))?;
+        serde_json::from_str::<serde_json::Value>(&filled).map_err(|e| {
+            format!("is not JSON once its placeholders are filled in ({e}); write \"{{{{text}}}}\" in quotes")
+        })?;
     }
     Ok(())
 }
@@ -323,9 +324,15 @@ pub(super) fn validate_notifications(
             ));
         }
         if e.from.parse::<lettre::message::Mailbox>().is_err() {
-            errors.push(map.at("notifications.email.from", format!("{:?} is not an address such as \"Bellhop <bellhop@hotel.example>\"", e.from)));
+            errors.push(map.at(
+                "notifications.email.from",
+                format!("{:?} is not an address such as \"Bellhop <bellhop@hotel.example>\"", e.from),
+            ));
         }
-        let password = e.password_file.as_ref().and_then(|f| read_secret(&relative(f), "notifications.email.password_file", map, errors));
+        let password = e
+            .password_file
+            .as_ref()
+            .and_then(|f| read_secret(&relative(f), "notifications.email.password_file", map, errors));
         if password.is_some() != e.username.is_some() {
             errors.push(map.at("notifications.email.username", "give username and password_file together"));
         }
@@ -354,7 +361,10 @@ pub(super) fn validate_notifications(
         match url::Url::parse(&w.url) {
             Ok(url) if url.scheme() == "https" => {}
             Ok(url) if url.scheme() == "http" && url.host_str().is_some_and(is_local) => {}
-            _ => errors.push(map.at(&key("url"), format!("{:?} must be an https:// URL (http:// only for 127.0.0.1 or localhost)", w.url))),
+            _ => errors.push(map.at(
+                &key("url"),
+                format!("{:?} must be an https:// URL (http:// only for 127.0.0.1 or localhost)", w.url),
+            )),
         }
         if let Err(e) = check_template(&w.template, &w.content_type) {
             errors.push(map.at(&key("template"), e));
@@ -410,14 +420,19 @@ pub(super) fn validate_notifications(
             let channel = match name.as_str() {
                 "email" => {
                     if r.email.is_none() || email.is_none() {
-                        errors.push(map.at(&key("channels"), "\"email\" needs an email address here and [notifications.email]"));
+                        errors.push(
+                            map.at(&key("channels"), "\"email\" needs an email address here and [notifications.email]"),
+                        );
                     }
                     Channel::Email
                 }
                 "mqtt" => Channel::Mqtt,
                 other => {
                     if !r.webhooks.contains_key(other) {
-                        errors.push(map.at(&key("channels"), format!("{other:?} is not email, mqtt, or a webhook with an address in webhooks")));
+                        errors.push(map.at(
+                            &key("channels"),
+                            format!("{other:?} is not email, mqtt, or a webhook with an address in webhooks"),
+                        ));
                     }
                     Channel::Webhook(other.to_owned())
                 }
@@ -431,7 +446,10 @@ pub(super) fn validate_notifications(
                     .filter_map(|n| {
                         let parsed = Reason::parse(n);
                         if parsed.is_none() {
-                            errors.push(map.at(&key(field), format!("{n:?} is not assigned, queued, escalation, warning or summary")));
+                            errors.push(map.at(
+                                &key(field),
+                                format!("{n:?} is not assigned, queued, escalation, warning or summary"),
+                            ));
                         }
                         parsed
                     })
@@ -442,9 +460,10 @@ pub(super) fn validate_notifications(
         let ticket_reasons = [Reason::Assigned, Reason::Queued, Reason::Escalation, Reason::Warning];
         let mut reasons = reasons_of(r.events, "events", errors, &ticket_reasons);
         let urgent = reasons_of(r.urgent, "urgent", errors, &[Reason::Escalation]);
-        let quiet_hours = r.quiet_hours.as_deref().and_then(|q| {
-            Window::parse(q).map_err(|e| errors.push(map.at(&key("quiet_hours"), e))).ok()
-        });
+        let quiet_hours = r
+            .quiet_hours
+            .as_deref()
+            .and_then(|q| Window::parse(q).map_err(|e| errors.push(map.at(&key("quiet_hours"), e))).ok());
         if raw.summaries.as_ref().is_some_and(|s| s.to.contains(&r.id)) && !reasons.contains(&Reason::Summary) {
             reasons.push(Reason::Summary);
         }
@@ -457,11 +476,17 @@ pub(super) fn validate_notifications(
     if let Some(s) = raw.summaries {
         for id in &s.to {
             if !addresses.contains_key(id) {
-                errors.push(map.at("notifications.summaries.to", format!("{id:?} has no [[notifications.recipients]] entry")));
+                errors.push(
+                    map.at("notifications.summaries.to", format!("{id:?} has no [[notifications.recipients]] entry")),
+                );
             }
         }
-        daily = s.daily.as_deref().and_then(|d| SummarySlot::parse(d, false).map_err(|e| errors.push(map.at("notifications.summaries.daily", e))).ok());
-        weekly = s.weekly.as_deref().and_then(|w| SummarySlot::parse(w, true).map_err(|e| errors.push(map.at("notifications.summaries.weekly", e))).ok());
+        daily = s.daily.as_deref().and_then(|d| {
+            SummarySlot::parse(d, false).map_err(|e| errors.push(map.at("notifications.summaries.daily", e))).ok()
+        });
+        weekly = s.weekly.as_deref().and_then(|w| {
+            SummarySlot::parse(w, true).map_err(|e| errors.push(map.at("notifications.summaries.weekly", e))).ok()
+        });
         if daily.is_none() && weekly.is_none() {
             errors.push(map.at("notifications.summaries", "give daily = \"07:00\", weekly = \"mon 07:30\", or both"));
         }
@@ -516,7 +541,10 @@ pub(super) fn validate_alerts(
         }
         let templated = r.location.starts_with('{') && r.location.ends_with('}');
         if !templated && !known(&r.location) {
-            errors.push(map.at(&key("location"), format!("no [[locations]] entry has id {:?} (write {{label}} to take it from a label)", r.location)));
+            errors.push(map.at(
+                &key("location"),
+                format!("no [[locations]] entry has id {:?} (write {{label}} to take it from a label)", r.location),
+            ));
         }
         if let Some(f) = &r.fallback_location {
             if !known(f) {

@@ -36,7 +36,11 @@ impl Cx<'_, '_> {
     pub(super) fn alerts(&mut self, source: &str, alerts: &[Alert]) -> Result<Vec<AlertResult>, StoreError> {
         let mut out = Vec::with_capacity(alerts.len());
         for alert in alerts {
-            out.push(if alert.firing { self.alert_fired(source, alert)? } else { self.alert_resolved(source, alert, None)? });
+            out.push(if alert.firing {
+                self.alert_fired(source, alert)?
+            } else {
+                self.alert_resolved(source, alert, None)?
+            });
         }
         Ok(out)
     }
@@ -51,7 +55,10 @@ impl Cx<'_, '_> {
             self.alert_resolved(source, alert, Some(OnResolve::Annotate))?;
         }
         let Some(config) = self.config.alerts.as_ref() else {
-            return Ok(AlertResult { detail: Some("alerts are not set up".into()), ..result(alert, "unmatched", None) });
+            return Ok(AlertResult {
+                detail: Some("alerts are not set up".into()),
+                ..result(alert, "unmatched", None)
+            });
         };
         let known = |l: &str| self.config.locations.is_empty() || self.config.locations.contains_key(l);
         let mapped = match alerts::map(&config.rules, source, alert, known) {
@@ -69,7 +76,8 @@ impl Cx<'_, '_> {
             item.priority = priority;
         }
         let actor = format!("alert:{source}");
-        let note = if alert.summary.is_empty() { format!("Alert {}", alert.fingerprint) } else { alert.summary.clone() };
+        let note =
+            if alert.summary.is_empty() { format!("Alert {}", alert.fingerprint) } else { alert.summary.clone() };
         let (number, outcome) = match self.txn.query().open_for(&mapped.location, &item.code)? {
             Some(open) => {
                 let body = EventBody::RequestMerged {
@@ -100,7 +108,12 @@ impl Cx<'_, '_> {
         Ok(result(alert, outcome, Some(number)))
     }
 
-    fn alert_resolved(&mut self, source: &str, alert: &Alert, force: Option<OnResolve>) -> Result<AlertResult, StoreError> {
+    fn alert_resolved(
+        &mut self,
+        source: &str,
+        alert: &Alert,
+        force: Option<OnResolve>,
+    ) -> Result<AlertResult, StoreError> {
         let Some((number, _)) = self.txn.notices().episode(source, &alert.fingerprint)? else {
             return Ok(result(alert, "unknown", None));
         };

@@ -109,7 +109,9 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
         ),
         Command::Summary { slot_ms, figures, reply } => Reply::Unit(
             reply,
-            cx.guarded(|cx| cx.summary(slot_ms, &figures)).map(|_| ()).map_err(|e| CoreError::Unavailable(e.to_string())),
+            cx.guarded(|cx| cx.summary(slot_ms, &figures))
+                .map(|_| ())
+                .map_err(|e| CoreError::Unavailable(e.to_string())),
         ),
         Command::Alerts { source, alerts, reply } => Reply::Alerts(
             reply,

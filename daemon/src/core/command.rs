@@ -343,9 +343,7 @@ impl Command {
             Command::SetDuty { reply, .. }
             | Command::SetLocation { reply, .. }
             | Command::NoticeOutcome { reply, .. }
-            | Command::Summary { reply, .. } => {
-                Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
-            }
+            | Command::Summary { reply, .. } => Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Alerts { reply, .. } => Reply::Alerts(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),

@@ -77,7 +77,8 @@ impl Cx<'_, '_> {
             Reason::Warning => ticket.assignee.iter().cloned().collect(),
             _ => trigger.recipients,
         };
-        let planned = notice::plan(trigger.reason, &recipients, &self.config.notifications.preferences, self.local_now());
+        let planned =
+            notice::plan(trigger.reason, &recipients, &self.config.notifications.preferences, self.local_now());
         if planned.is_empty() {
             return Ok(());
         }
@@ -102,7 +103,16 @@ impl Cx<'_, '_> {
         let facts = serde_json::to_value(&facts).unwrap_or_default();
         for plan in planned {
             let not_before = plan.hold_until.and_then(|local| self.to_instant(local));
-            self.queue_one(Some(&ticket.number), &plan.recipient, &plan.channel.name(), trigger.reason, &subject, &text, &facts, not_before)?;
+            self.queue_one(
+                Some(&ticket.number),
+                &plan.recipient,
+                &plan.channel.name(),
+                trigger.reason,
+                &subject,
+                &text,
+                &facts,
+                not_before,
+            )?;
         }
         Ok(())
     }
@@ -145,7 +155,17 @@ impl Cx<'_, '_> {
         )?;
         let facts = facts.to_string();
         let due_ms = not_before.unwrap_or(self.now).as_millisecond();
-        let new = NewNotice { id: &id, ticket, recipient, channel, reason: reason.as_str(), subject, text, facts: &facts, due_ms };
+        let new = NewNotice {
+            id: &id,
+            ticket,
+            recipient,
+            channel,
+            reason: reason.as_str(),
+            subject,
+            text,
+            facts: &facts,
+            due_ms,
+        };
         self.txn.notices().queue(&new, self.now.as_millisecond(), self.at)?;
         Ok(())
     }
@@ -176,12 +196,19 @@ impl Cx<'_, '_> {
             Outcome::Failed { error, permanent } => {
                 let settings = &self.config.notifications;
                 let now_ms = self.now.as_millisecond();
-                let retry_ms = now_ms + notice::retry_after_ms(attempts, settings.retry_initial_s.max(1), settings.retry_max_s.max(1));
+                let retry_ms = now_ms
+                    + notice::retry_after_ms(attempts, settings.retry_initial_s.max(1), settings.retry_max_s.max(1));
                 let give_up_ms = notice.queued_ms + settings.give_up_after_h.max(1) as i64 * 3_600_000;
                 let retry = (!permanent && retry_ms <= give_up_ms).then_some(retry_ms);
                 let retry_at = retry.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()).map(format_time);
                 if retry.is_none() {
-                    tracing::warn!(notice = id, recipient = notice.recipient, channel = notice.channel, error, "A notice was given up.");
+                    tracing::warn!(
+                        notice = id,
+                        recipient = notice.recipient,
+                        channel = notice.channel,
+                        error,
+                        "A notice was given up."
+                    );
                 }
                 let error: String = error.chars().take(500).collect();
                 self.txn.append(
@@ -217,7 +244,16 @@ impl Cx<'_, '_> {
         let facts = serde_json::to_value(figures).unwrap_or_default();
         for plan in planned {
             let not_before = plan.hold_until.and_then(|local| self.to_instant(local));
-            self.queue_one(None, &plan.recipient, &plan.channel.name(), Reason::Summary, &subject, &text, &facts, not_before)?;
+            self.queue_one(
+                None,
+                &plan.recipient,
+                &plan.channel.name(),
+                Reason::Summary,
+                &subject,
+                &text,
+                &facts,
+                not_before,
+            )?;
         }
         Ok(true)
     }

@@ -285,23 +285,23 @@ pub fn map(rules: &[Rule], source: &str, alert: &Alert, known: impl Fn(&str) -> 
         .iter()
         .find(|rule| {
             rule.source.as_deref().is_none_or(|s| s == source)
-                && rule.matches.iter().all(|(label, want)| {
-                    alert.labels.get(label).is_some_and(|have| want == "*" || want == have)
-                })
+                && rule
+                    .matches
+                    .iter()
+                    .all(|(label, want)| alert.labels.get(label).is_some_and(|have| want == "*" || want == have))
         })
         .ok_or_else(|| "no rule matches its labels".to_owned())?;
     let wanted = match rule.location.strip_prefix('{').and_then(|l| l.strip_suffix('}')) {
         Some(label) => alert.labels.get(label).cloned(),
         None => Some(rule.location.clone()),
     };
-    let location = match wanted.filter(|l| known(l)) {
-        Some(location) => location,
-        None => rule
-            .fallback_location
-            .clone()
-            .filter(|l| known(l))
-            .ok_or_else(|| format!("rule {:?}: its location {:?} names no known location", rule.name, rule.location))?,
-    };
+    let location =
+        match wanted.filter(|l| known(l)) {
+            Some(location) => location,
+            None => rule.fallback_location.clone().filter(|l| known(l)).ok_or_else(|| {
+                format!("rule {:?}: its location {:?} names no known location", rule.name, rule.location)
+            })?,
+        };
     Ok(Mapped {
         rule: rule.name.clone(),
         item: rule.item.clone(),
@@ -346,8 +346,10 @@ mod tests {
         assert_eq!(alerts[0].summary, "Freezer 2 is at -8 C");
         assert!(parse_alertmanager(AM.replace("\"4\"", "\"3\"").as_bytes()).unwrap_err().0.contains("version"));
         assert!(parse_alertmanager(b"{").is_err());
-        assert!(parse_alertmanager(AM.replace("\"status\":\"firing\",\"labels", "\"status\":\"odd\",\"labels").as_bytes())
-            .is_err());
+        assert!(parse_alertmanager(
+            AM.replace("\"status\":\"firing\",\"labels", "\"status\":\"odd\",\"labels").as_bytes()
+        )
+        .is_err());
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Reason; 5] = [Reason::Assigned, Reason::Queued, Reason::Escalation, Reason::Warning, Reason::Summary];
+    pub const ALL: [Reason; 5] =
+        [Reason::Assigned, Reason::Queued, Reason::Escalation, Reason::Warning, Reason::Summary];
 
     /// The spelling in files, events and the API.
     pub fn as_str(self) -> &'static str {
@@ -260,8 +261,7 @@ impl SummarySlot {
             (true, None) => return Err(format!("{text:?} is not a weekday and time such as \"mon 07:30\"")),
             (false, _) => (None, text.trim()),
         };
-        let time =
-            time.trim().parse::<Time>().map_err(|_| format!("{time:?} is not a time such as \"07:30\""))?;
+        let time = time.trim().parse::<Time>().map_err(|_| format!("{time:?} is not a time such as \"07:30\""))?;
         Ok(SummarySlot { weekday: day, time })
     }
 
@@ -325,7 +325,10 @@ mod tests {
         let held = plan(Reason::Assigned, &["ana".into()], &people, night);
         assert_eq!(held[0].hold_until, Some(date(2026, 11, 28).at(7, 0, 0, 0)));
         let early = date(2026, 11, 28).at(6, 0, 0, 0);
-        assert_eq!(plan(Reason::Assigned, &["ana".into()], &people, early)[0].hold_until, Some(date(2026, 11, 28).at(7, 0, 0, 0)));
+        assert_eq!(
+            plan(Reason::Assigned, &["ana".into()], &people, early)[0].hold_until,
+            Some(date(2026, 11, 28).at(7, 0, 0, 0))
+        );
         assert_eq!(plan(Reason::Escalation, &["ana".into()], &people, night)[0].hold_until, None, "urgent");
         let day = date(2026, 11, 28).at(12, 0, 0, 0);
         assert_eq!(plan(Reason::Assigned, &["ana".into()], &people, day)[0].hold_until, None);

@@ -60,7 +60,8 @@ impl Notifier {
         clock: Arc<dyn Clock>,
     ) -> Notifier {
         let (stop, stopped) = watch::channel(false);
-        let delivery = Delivery { configs: configs.clone(), core: core.clone(), reads: reads.clone(), mqtt, clock: clock.clone() };
+        let delivery =
+            Delivery { configs: configs.clone(), core: core.clone(), reads: reads.clone(), mqtt, clock: clock.clone() };
         let tasks = vec![
             tokio::spawn(delivery.run(stopped.clone())),
             tokio::spawn(summary::run(configs, core, reads, clock, stopped)),
@@ -118,9 +119,18 @@ impl Delivery {
                     Attempt::Delivered => NoticeOutcome::Delivered,
                     Attempt::Failed(error) => {
                         let settings = &config.notifications;
-                        let wait = retry_after_ms(notice.attempts + 1, settings.retry_initial_s.max(1), settings.retry_max_s.max(1));
+                        let wait = retry_after_ms(
+                            notice.attempts + 1,
+                            settings.retry_initial_s.max(1),
+                            settings.retry_max_s.max(1),
+                        );
                         resting.insert(notice.channel.clone(), Instant::now() + Duration::from_millis(wait as u64));
-                        tracing::warn!(notice = notice.id, channel = notice.channel, error, "A notice could not be delivered; it will be tried again.");
+                        tracing::warn!(
+                            notice = notice.id,
+                            channel = notice.channel,
+                            error,
+                            "A notice could not be delivered; it will be tried again."
+                        );
                         NoticeOutcome::Failed { error: error.clone(), permanent: false }
                     }
                     Attempt::Refused(error) => NoticeOutcome::Failed { error: error.clone(), permanent: true },
@@ -159,14 +169,22 @@ impl Delivery {
         match notice.channel.as_str() {
             "email" => {
                 let (Some(server), Some(address)) = (&settings.email, addresses.and_then(|a| a.email.as_ref())) else {
-                    return Attempt::Refused(format!("{} has no mail address, or no mail server is set up", notice.recipient));
+                    return Attempt::Refused(format!(
+                        "{} has no mail address, or no mail server is set up",
+                        notice.recipient
+                    ));
                 };
                 email::send(server, &config.site.code, notice, address).await
             }
             "mqtt" => self.publish(notice).await,
             name => {
-                let (Some(hook), Some(address)) = (settings.webhooks.get(name), addresses.and_then(|a| a.webhooks.get(name))) else {
-                    return Attempt::Refused(format!("webhook {name:?} or {}'s address for it is no longer configured", notice.recipient));
+                let (Some(hook), Some(address)) =
+                    (settings.webhooks.get(name), addresses.and_then(|a| a.webhooks.get(name)))
+                else {
+                    return Attempt::Refused(format!(
+                        "webhook {name:?} or {}'s address for it is no longer configured",
+                        notice.recipient
+                    ));
                 };
                 webhook::send(links, hook, notice, address).await
             }
@@ -200,7 +218,11 @@ impl Delivery {
             sla: facts["sla"].as_str().map(str::to_owned),
             at: crate::clock::format_time(self.clock.now()),
         };
-        match link.client.publish(topics.staff_notify(&notice.recipient), QoS::AtLeastOnce, false, payload.encode()).await {
+        match link
+            .client
+            .publish(topics.staff_notify(&notice.recipient), QoS::AtLeastOnce, false, payload.encode())
+            .await
+        {
             Ok(()) => Attempt::Delivered,
             Err(error) => Attempt::Failed(format!("the MQTT session refused it: {error}")),
         }

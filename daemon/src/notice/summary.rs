@@ -76,7 +76,9 @@ async fn send(
 ) -> bool {
     let Ok(start) = due.to_zoned(tz.clone()).checked_sub(jiff::Span::new().days(days)) else { return false };
     let (from, to) = (format_time(start.timestamp()), format_time(due));
-    let counts = reads.with(move |r| Ok((r.notices().period_counts(&from, &to)?, r.tickets().open_by_department_and_flag()?))).await;
+    let counts = reads
+        .with(move |r| Ok((r.notices().period_counts(&from, &to)?, r.tickets().open_by_department_and_flag()?)))
+        .await;
     let ((raised, resolved, breaches), open) = match counts {
         Ok(counts) => counts,
         Err(error) => {

@@ -146,7 +146,8 @@ pub async fn send(links: &mut BTreeMap<String, Link>, webhook: &Webhook, notice:
         headers.push((name.as_str(), value.clone()));
     }
     let path = link.client.endpoint().path.clone();
-    let sent = tokio::time::timeout(TIMEOUT, link.client.request(hyper::Method::POST, &path, &headers, Bytes::from(body)));
+    let sent =
+        tokio::time::timeout(TIMEOUT, link.client.request(hyper::Method::POST, &path, &headers, Bytes::from(body)));
     match sent.await {
         Ok(Ok(reply)) if (200..300).contains(&reply.status) => Attempt::Delivered,
         Ok(Ok(reply)) if matches!(reply.status, 408 | 425 | 429) || reply.status >= 500 => {

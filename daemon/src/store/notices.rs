@@ -108,7 +108,14 @@ impl Writer<'_> {
     }
 
     /// Records a failed attempt: tried again at `retry_ms`, or given up when `None`.
-    pub fn failed(&self, id: &str, attempts: u32, error: &str, retry_ms: Option<i64>, at: &str) -> Result<(), StoreError> {
+    pub fn failed(
+        &self,
+        id: &str,
+        attempts: u32,
+        error: &str,
+        retry_ms: Option<i64>,
+        at: &str,
+    ) -> Result<(), StoreError> {
         let state = if retry_ms.is_some() { "queued" } else { "failed" };
         let done = retry_ms.is_none().then_some(at);
         self.0
@@ -129,7 +136,13 @@ impl Writer<'_> {
     }
 
     /// Records an episode's ticket.
-    pub fn start_episode(&self, source: &str, fingerprint: &str, ticket: &str, starts_at: Option<&str>) -> Result<(), StoreError> {
+    pub fn start_episode(
+        &self,
+        source: &str,
+        fingerprint: &str,
+        ticket: &str,
+        starts_at: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.0
             .prepare_cached(
                 "INSERT OR REPLACE INTO alert_episodes (source, fingerprint, ticket, starts_at) VALUES (?1, ?2, ?3, ?4)",
@@ -179,7 +192,9 @@ impl Queries<'_> {
     pub fn queued(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .0
-            .prepare_cached("SELECT COUNT(*) FROM notices INDEXED BY notices_due WHERE state = 'queued' AND next_ms IS NOT NULL")?
+            .prepare_cached(
+                "SELECT COUNT(*) FROM notices INDEXED BY notices_due WHERE state = 'queued' AND next_ms IS NOT NULL",
+            )?
             .query_row([], |r| r.get(0))?;
         Ok(n as u64)
     }
@@ -189,8 +204,10 @@ impl Queries<'_> {
     /// The first journal sequence number at or after `at` (the journal's times rise with its sequence numbers;
     /// a binary search over the primary key, so a long history is never scanned).
     fn first_seq_at(&self, at: &str) -> Result<i64, StoreError> {
-        let (low, high): (Option<i64>, Option<i64>) =
-            self.0.prepare_cached("SELECT MIN(seq), MAX(seq) FROM events")?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (low, high): (Option<i64>, Option<i64>) = self
+            .0
+            .prepare_cached("SELECT MIN(seq), MAX(seq) FROM events")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(mut low), Some(high)) = (low, high) else { return Ok(1) };
         let mut high = high + 1;
         let mut stmt = self.0.prepare_cached("SELECT at FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;

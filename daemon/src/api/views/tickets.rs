@@ -472,9 +472,16 @@ impl TicketChange {
             EventBody::TicketEscalated { ticket, level, reason, due_at, to, recipients } => {
                 TicketChange::TicketEscalated { ticket, level, reason, due_at, to, recipients }
             }
-            EventBody::NoticeQueued { ticket: Some(ticket), notice, recipient, channel, reason, subject, not_before, .. } => {
-                TicketChange::NoticeQueued { ticket, notice, recipient, channel, reason, subject, not_before }
-            }
+            EventBody::NoticeQueued {
+                ticket: Some(ticket),
+                notice,
+                recipient,
+                channel,
+                reason,
+                subject,
+                not_before,
+                ..
+            } => TicketChange::NoticeQueued { ticket, notice, recipient, channel, reason, subject, not_before },
             EventBody::NoticeDelivered { ticket: Some(ticket), notice, recipient, channel, attempts } => {
                 TicketChange::NoticeDelivered { ticket, notice, recipient, channel, attempts }
             }
