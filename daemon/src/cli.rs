@@ -4,12 +4,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::api::{hash_secret, new_token, Role};
+use crate::api::{hash_secret, new_token};
 use crate::clock::{Clock, SystemClock};
 use crate::event::EventBody;
 use crate::store::{Reader, Store, TokenRecord};
-
-pub use crate::demo::{demo, DemoArgs};
+use crate::vocab::Role;
 
 /// Exit status when the data is bad (sysexits EX_DATAERR).
 const EX_DATAERR: u8 = 65;

@@ -10,52 +10,11 @@ use axum::http::request::Parts;
 use base64::Engine;
 use ring::digest::{digest, SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::ApiState;
 use crate::store::{ReadPool, TokenRecord};
-
-/// What a token may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Works tickets.
-    Staff,
-    /// Works tickets and gets escalations.
-    Supervisor,
-    /// Gets escalations and reports.
-    Manager,
-    /// Everything.
-    Admin,
-    /// Reads tickets and reports.
-    Analytics,
-    /// Devices, controllers and health.
-    Installer,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 6] =
-        [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics, Role::Installer];
-
-    /// The spelling used in the CLI and the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Staff => "staff",
-            Role::Supervisor => "supervisor",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-            Role::Analytics => "analytics",
-            Role::Installer => "installer",
-        }
-    }
-
-    /// Parses the spelling.
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+use crate::vocab::Role;
 
 /// Roles that may read tickets.
 pub const READ_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics];

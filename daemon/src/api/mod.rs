@@ -26,7 +26,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use auth::{hash_secret, new_token, Role};
+pub use auth::{hash_secret, new_token};
 pub use error::ApiError;
 pub use server::Limits;
 

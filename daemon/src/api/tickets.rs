@@ -18,7 +18,7 @@ use super::views::{
 use super::ApiState;
 use crate::core::{Command, NewTicketRequest};
 use crate::store::TicketFilter;
-use crate::ticket::{Action, Source, Status};
+use crate::vocab::{Action, Source, Status};
 
 /// The default and largest page sizes.
 const DEFAULT_LIMIT: u32 = 50;

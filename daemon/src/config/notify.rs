@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use super::errors::{ConfigError, SourceMap};
 use super::people::People;
-use super::{CatalogItem, Location, Priority};
 use crate::engine::alerts::{GenericFields, OnResolve, Rule};
 use crate::engine::notice::{Channel, Preferences, Reason, SummarySlot};
 use crate::engine::shifts::Window;
+use crate::vocab::{CatalogItem, Location, Priority};
 
 /// `[notifications]` as written.
 #[derive(Debug, Deserialize)]

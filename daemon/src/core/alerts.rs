@@ -8,7 +8,7 @@ use crate::engine::alerts::{self, Alert, OnResolve};
 use crate::engine::lifecycle;
 use crate::event::EventBody;
 use crate::store::StoreError;
-use crate::ticket::{Action, Source};
+use crate::vocab::{Action, Source};
 
 /// What became of one alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -72,7 +72,7 @@ impl Cx<'_, '_> {
         if let Some(department) = &mapped.department {
             item.department = department.clone();
         }
-        if let Some(priority) = mapped.priority.as_deref().and_then(crate::config::Priority::parse) {
+        if let Some(priority) = mapped.priority.as_deref().and_then(crate::vocab::Priority::parse) {
             item.priority = priority;
         }
         let actor = format!("alert:{source}");

@@ -13,8 +13,8 @@ use rustls::{ClientConfig, RootCertStore};
 
 use super::Attempt;
 use crate::config::notify::Webhook;
+use crate::config::sync::Endpoint;
 use crate::store::Notice;
-use crate::sync::config::Endpoint;
 use crate::sync::transport::Client;
 
 /// How long one request may take.

@@ -1,0 +1,116 @@
+//! People and their standing: roles (for the roster and for tokens), duty, and guest tiers.
+
+use serde::{Deserialize, Serialize};
+
+/// What a person or a token may do. The roster's roles (staff, supervisor, manager, admin) are ordered from the
+/// bottom of the escalation ladder up; analytics and installer are for tokens only and come after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Does the work: works tickets.
+    Staff,
+    /// Leads a department's shift: works tickets and gets escalations.
+    Supervisor,
+    /// Runs a department: gets escalations and reports.
+    Manager,
+    /// Runs the property (the general manager, the duty manager); not tied to a department. Everything.
+    Admin,
+    /// Reads tickets and reports (tokens only).
+    Analytics,
+    /// Devices, controllers and health (tokens only).
+    Installer,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 6] =
+        [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics, Role::Installer];
+
+    /// The roles a member of staff on the roster may have, bottom of the ladder first.
+    pub const ROSTER: [Role; 4] = [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin];
+
+    /// The spelling in files, JSON, the CLI and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Staff => "staff",
+            Role::Supervisor => "supervisor",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+            Role::Analytics => "analytics",
+            Role::Installer => "installer",
+        }
+    }
+
+    /// Parses the spelling.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Parses the spelling of a role the roster may hold (not analytics or installer).
+    pub fn parse_roster(s: &str) -> Option<Role> {
+        Role::ROSTER.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Whether a member of staff can take tickets now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Duty {
+    /// Not working.
+    Off,
+    /// Working and taking tickets.
+    On,
+    /// Working but on a break: keeps their tickets, takes no new ones.
+    Break,
+}
+
+impl Duty {
+    /// Every duty state.
+    pub const ALL: [Duty; 3] = [Duty::Off, Duty::On, Duty::Break];
+
+    /// The spelling in JSON and SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Duty::Off => "off",
+            Duty::On => "on",
+            Duty::Break => "break",
+        }
+    }
+
+    /// Parses the spelling.
+    pub fn parse(s: &str) -> Option<Duty> {
+        Duty::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// The guest's standing, as the PMS or the front desk records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestTier {
+    /// An ordinary stay (also when the tier is not known).
+    #[default]
+    Standard,
+    /// A VIP.
+    Vip,
+    /// A long stay.
+    LongStay,
+}
+
+impl GuestTier {
+    /// Every tier.
+    pub const ALL: [GuestTier; 3] = [GuestTier::Standard, GuestTier::Vip, GuestTier::LongStay];
+
+    /// The spelling in files, JSON and SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuestTier::Standard => "standard",
+            GuestTier::Vip => "vip",
+            GuestTier::LongStay => "long_stay",
+        }
+    }
+
+    /// Parses the spelling.
+    pub fn parse(s: &str) -> Option<GuestTier> {
+        GuestTier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
