@@ -43,10 +43,9 @@ pub async fn run(
             }
             if let Some(due) = latest(&slot, local, &tz) {
                 let age = now.as_millisecond() - due.as_millisecond();
-                if sent[index] != Some(due.as_millisecond()) && (0..LATE_LIMIT_MS).contains(&age) {
-                    if send(&core, &reads, &config, &tz, period, due, days).await {
-                        sent[index] = Some(due.as_millisecond());
-                    }
+                let pending = sent[index] != Some(due.as_millisecond()) && (0..LATE_LIMIT_MS).contains(&age);
+                if pending && send(&core, &reads, &tz, period, due, days).await {
+                    sent[index] = Some(due.as_millisecond());
                 }
             }
             if let Some(next) = slot.next(local).and_then(|l| l.to_zoned(tz.clone()).ok()) {
@@ -68,7 +67,6 @@ fn latest(slot: &SummarySlot, local: jiff::civil::DateTime, tz: &jiff::tz::TimeZ
 async fn send(
     core: &CoreHandle,
     reads: &ReadPool,
-    config: &Config,
     tz: &jiff::tz::TimeZone,
     period: &str,
     due: jiff::Timestamp,
@@ -100,7 +98,6 @@ async fn send(
         breaches,
         open_by_department: by_department.into_iter().collect(),
     };
-    let _ = config;
     let slot_ms = due.as_millisecond();
     match core.call(|reply| Command::Summary { slot_ms, figures, reply }).await {
         Ok(Ok(())) => true,
