@@ -114,7 +114,13 @@ impl Delivery {
                     continue;
                 }
                 let config = self.configs.borrow().clone();
-                let attempt = self.attempt(&config, &mut links, &notice).await;
+                // A stop does not wait for a slow server: the notice stays queued and goes out after the restart,
+                // with the same id.
+                let attempt = tokio::select! {
+                    biased;
+                    _ = stopped.wait_for(|stop| *stop) => break,
+                    attempt = self.attempt(&config, &mut links, &notice) => attempt,
+                };
                 let outcome = match &attempt {
                     Attempt::Delivered => NoticeOutcome::Delivered,
                     Attempt::Failed(error) => {
