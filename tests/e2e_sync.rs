@@ -52,11 +52,15 @@ impl Journal {
         let mut txn = self.store.begin().unwrap();
         for i in 0..n {
             let body = if i % 3 == 2 {
-                EventBody::TokenCreated { token: format!("t{i}"), role: "staff".into(), label: "desk \"β\"".into() }
+                EventBody::TokenCreated {
+                    token: format!("t{i}"),
+                    role: bellhop::vocab::Role::Staff,
+                    label: "desk \"β\"".into(),
+                }
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }
             };
-            txn.append(&at, "system", body).unwrap();
+            txn.append(&at, &bellhop::vocab::Actor::System, body).unwrap();
         }
         self.last = txn.commit().unwrap().last().unwrap().seq;
         self.committed.send_replace(self.last);

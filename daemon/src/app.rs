@@ -162,6 +162,10 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         Some((mqtt.link.clone(), topics_for_notices)),
         clock.clone(),
     );
+    let pms = match &config.pms {
+        Some(settings) => Some(crate::pms::PmsAdapter::start(settings, core.clone()).await?),
+        None => None,
+    };
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
     let readiness = Readiness::new(core.clone(), Some(link.clone()), clock.clone());
@@ -176,6 +180,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         sync: sync.as_ref().map(SyncHandle::view),
         pull: pull.as_ref().map(PullHandle::status),
         reload: Some(reload_tx),
+        pms: pms.as_ref().map(crate::pms::PmsAdapter::link),
     });
     let reloader = Arc::new(Reloader { config: config_tx, metrics, busy: Default::default() });
     let reloads = reloader.clone().serve(reload_requests);
@@ -196,6 +201,9 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
             grms.stop().await;
         }
         devices.stop().await;
+        if let Some(pms) = pms {
+            pms.stop().await;
+        }
         if let Some(sync) = sync {
             sync.stop().await;
         }

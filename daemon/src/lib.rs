@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod mqtt;
 pub mod notice;
 pub mod perms;
+pub mod pms;
 pub mod readiness;
 pub mod scheduler;
 pub mod sim;

@@ -14,7 +14,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use super::error::ApiError;
 use super::ApiState;
 use crate::store::{ReadPool, TokenRecord};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 
 /// Roles that may read tickets.
 pub const READ_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics];
@@ -55,6 +55,8 @@ roles! {
     BindDevices = &[Role::Installer, Role::Admin];
     /// Writing room controllers.
     WriteControllers = &[Role::Supervisor, Role::Manager, Role::Admin, Role::Installer];
+    /// Reading and erasing guests' personal data.
+    ManageGuestData = &[Role::Manager, Role::Admin];
 }
 
 /// Who is calling, admitted by `R`. As an extractor it answers 401 (no or unknown token) or 403 (a role `R` does
@@ -68,8 +70,8 @@ pub struct Caller<R> {
 
 impl<R> Caller<R> {
     /// The journal actor for this caller.
-    pub fn actor(&self) -> String {
-        format!("token:{}", self.token)
+    pub fn actor(&self) -> Actor {
+        Actor::Token(self.token.clone())
     }
 }
 
@@ -120,7 +122,7 @@ async fn authorize(header: Option<&str>, reads: &ReadPool, allowed: &[Role]) -> 
     let Some(record) = record else {
         return Err(ApiError::unauthorized("unknown or revoked token"));
     };
-    let Some(role) = Role::parse(&record.role) else {
+    let Some(role) = record.role else {
         return Err(ApiError::forbidden("the token's role is not known"));
     };
     if !allowed.contains(&role) {

@@ -11,6 +11,7 @@ mod duplicates;
 mod error;
 mod extract;
 mod grms;
+mod guests;
 mod locations;
 mod openapi;
 mod probes;
@@ -59,6 +60,8 @@ pub struct ApiState {
     pub pull: Option<Arc<std::sync::Mutex<crate::sync::PullStatus>>>,
     /// Asks the daemon to reload its configuration (as SIGHUP does).
     pub reload: Option<tokio::sync::mpsc::Sender<crate::sync::ReloadRequest>>,
+    /// The PMS link, when configured.
+    pub pms: Option<Arc<crate::pms::PmsLink>>,
 }
 
 /// Serves the API on `listener` under `limits` until `shutdown`. Connections already open finish their current

@@ -9,7 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{ApiDoc, DocumentJson};
-use super::{admin, alerts, devices, error, extract, grms, locations, openapi, probes, staff, tickets, ApiState};
+use super::{
+    admin, alerts, devices, error, extract, grms, guests, locations, openapi, probes, staff, tickets, ApiState,
+};
 
 /// The router over `state`, with the OpenAPI document it serves.
 pub fn build(state: Arc<ApiState>) -> (Router, utoipa::openapi::OpenApi) {
@@ -29,6 +31,8 @@ pub fn build(state: Arc<ApiState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(staff::set_duty))
         .routes(routes!(locations::guest_tier))
         .routes(routes!(locations::dnd))
+        .routes(routes!(guests::room_status))
+        .routes(routes!(guests::export, guests::erase))
         .routes(routes!(admin::reload))
         .routes(routes!(devices::list))
         .routes(routes!(devices::read))

@@ -3,6 +3,7 @@
 mod errors;
 pub mod notify;
 mod people;
+mod pms;
 mod policies;
 mod raw;
 mod shape;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use people::{Contact, People, StaffMember};
+pub use pms::{LinkMode, Pms};
 pub use policies::{parse_duration, LevelTarget, Policies, Selectors, SlaFacts, SlaPolicy};
 
 use crate::vocab::{CatalogItem, Location};
@@ -59,6 +61,8 @@ pub struct Config {
     pub notifications: notify::Notifications,
     /// Monitoring alerts that raise tickets, when set up.
     pub alerts: Option<notify::Alerts>,
+    /// The PMS link (`[pms]`), when the property has one.
+    pub pms: Option<Pms>,
 }
 
 /// How devices are discovered, bound and watched.
@@ -115,8 +119,8 @@ pub struct Site {
     pub code: String,
     /// The property's name.
     pub name: String,
-    /// The property's IANA time zone.
-    pub time_zone: String,
+    /// The property's IANA time zone, parsed once; every local time (shifts, opening hours, offline hours) is in it.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// The broker connection.
@@ -409,11 +413,15 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
     if site.name.trim().is_empty() {
         errors.push(map.at("site.name", "must not be empty"));
     }
-    if jiff::tz::TimeZone::get(&site.time_zone).is_err() {
-        errors.push(
-            map.at("site.time_zone", format!("{:?} is not an IANA time zone such as Europe/Lisbon", site.time_zone)),
-        );
-    }
+    let time_zone =
+        jiff::tz::TimeZone::get(&site.time_zone)
+            .map_err(|_| {
+                errors.push(map.at(
+                    "site.time_zone",
+                    format!("{:?} is not an IANA time zone such as Europe/Lisbon", site.time_zone),
+                ));
+            })
+            .ok();
 
     let mqtt = &raw.mqtt;
     let broker = Broker::parse(&mqtt.url).unwrap_or_else(|e| {
@@ -494,7 +502,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         if !department_codes.insert(d.code.clone()) {
             errors.push(map.at(&format!("departments[{i}].code"), format!("department {:?} is defined twice", d.code)));
         }
-        let calendar = policies::calendar(&d, i, &site.time_zone, map, errors);
+        let calendar = policies::calendar(&d, i, time_zone.as_ref(), map, errors);
         departments.push(Department { code: d.code, name: d.name, calendar, pause_on_dnd: d.pause_on_dnd });
     }
 
@@ -564,6 +572,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
 
     let notifications = notify::validate_notifications(path, raw.notifications, &people, map, errors);
     let alerts = notify::validate_alerts(path, raw.alerts, &catalog, &department_codes, &locations, map, errors);
+    let pms = raw.pms.map(|pms| pms::validate(pms, &catalog, &locations, map, errors));
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
     let devices = validate_devices(raw.devices, &raw.site.name, map, &catalog, errors);
     let sync = raw.sync.map(|mut sync| {
@@ -584,7 +593,12 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
 
     Config {
         path: path.to_owned(),
-        site: Site { code: raw.site.code, name: raw.site.name, time_zone: raw.site.time_zone },
+        site: Site {
+            code: raw.site.code,
+            name: raw.site.name,
+            // Without a zone the configuration has an error and is refused; UTC here is never used.
+            time_zone: time_zone.unwrap_or(jiff::tz::TimeZone::UTC),
+        },
         mqtt: Mqtt {
             broker,
             client_id,
@@ -623,6 +637,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         policies,
         notifications,
         alerts,
+        pms,
     }
 }
 

@@ -8,7 +8,7 @@ use crate::engine::alerts::{self, Alert, OnResolve};
 use crate::engine::lifecycle;
 use crate::event::EventBody;
 use crate::store::StoreError;
-use crate::vocab::{Action, Source};
+use crate::vocab::{Action, Actor, Source};
 
 /// What became of one alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -75,7 +75,7 @@ impl Cx<'_, '_> {
         if let Some(priority) = mapped.priority.as_deref().and_then(crate::vocab::Priority::parse) {
             item.priority = priority;
         }
-        let actor = format!("alert:{source}");
+        let actor = Actor::device(Source::Alert, source);
         let note =
             if alert.summary.is_empty() { format!("Alert {}", alert.fingerprint) } else { alert.summary.clone() };
         let (number, outcome) = match self.txn.query().open_for(&mapped.location, &item.code)? {
@@ -118,7 +118,7 @@ impl Cx<'_, '_> {
             return Ok(result(alert, "unknown", None));
         };
         self.txn.notices().end_episode(source, &alert.fingerprint)?;
-        let actor = format!("alert:{source}");
+        let actor = Actor::device(Source::Alert, source);
         let on_resolve = force.unwrap_or_else(|| {
             let known = |_: &str| true;
             self.config

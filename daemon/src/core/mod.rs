@@ -6,6 +6,7 @@ mod apply;
 mod command;
 mod counters;
 mod notices;
+mod pms;
 mod sla;
 mod staffing;
 
@@ -17,7 +18,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 pub use command::{
     AlertResults, Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest,
-    Origin, Reply,
+    Origin, PmsSignal, Reply,
 };
 
 pub use alerts::AlertResult;

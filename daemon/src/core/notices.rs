@@ -45,10 +45,10 @@ pub(super) fn trigger(body: &EventBody) -> Option<Trigger> {
         }
         EventBody::TicketEscalated { ticket, recipients, level, reason, .. } => Some(Trigger {
             level: Some(*level),
-            escalation: Some(reason.clone()),
+            escalation: Some(reason.as_str().to_owned()),
             ..new(Reason::Escalation, ticket, recipients.clone())
         }),
-        EventBody::SlaFlagChanged { ticket, flag, due_at } if flag == "yellow" => {
+        EventBody::SlaFlagChanged { ticket, flag, due_at } if *flag == crate::vocab::sla::Flag::Yellow => {
             Some(Trigger { due_at: Some(due_at.clone()), ..new(Reason::Warning, ticket, Vec::new()) })
         }
         _ => None,
@@ -94,7 +94,7 @@ impl Cx<'_, '_> {
             location: ticket.location.clone(),
             department: ticket.department.clone(),
             priority: ticket.priority.as_str().to_owned(),
-            sla: ticket.sla.as_ref().map(|s| s.flag.clone()),
+            sla: ticket.sla.as_ref().map(|s| s.flag.as_str().to_owned()),
             level: trigger.level,
             escalation: trigger.escalation,
             due_at: trigger.due_at,
@@ -119,7 +119,7 @@ impl Cx<'_, '_> {
 
     /// A local civil time in the property's time zone as an instant.
     fn to_instant(&self, local: jiff::civil::DateTime) -> Option<jiff::Timestamp> {
-        let tz = jiff::tz::TimeZone::get(&self.config.site.time_zone).ok()?;
+        let tz = self.config.site.time_zone.clone();
         local.to_zoned(tz).ok().map(|z| z.timestamp())
     }
 
@@ -140,7 +140,7 @@ impl Cx<'_, '_> {
         let id = format!("{}-N{n}", self.config.site.code);
         self.txn.append(
             self.at,
-            "system",
+            &crate::vocab::Actor::System,
             EventBody::NoticeQueued {
                 notice: id.clone(),
                 ticket: ticket.map(str::to_owned),
@@ -182,7 +182,7 @@ impl Cx<'_, '_> {
             Outcome::Delivered => {
                 self.txn.append(
                     self.at,
-                    "system",
+                    &crate::vocab::Actor::System,
                     EventBody::NoticeDelivered {
                         notice: notice.id.clone(),
                         ticket: notice.ticket.clone(),
@@ -213,7 +213,7 @@ impl Cx<'_, '_> {
                 let error: String = error.chars().take(500).collect();
                 self.txn.append(
                     self.at,
-                    "system",
+                    &crate::vocab::Actor::System,
                     EventBody::NoticeFailed {
                         notice: notice.id.clone(),
                         ticket: notice.ticket.clone(),

@@ -31,7 +31,7 @@ pub async fn run(
     loop {
         let config = configs.borrow().clone();
         let settings = &config.notifications;
-        let tz = jiff::tz::TimeZone::get(&config.site.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let tz = config.site.time_zone.clone();
         let now = clock.now();
         let local = now.to_zoned(tz.clone()).datetime();
         let mut next_wake = MAX_SLEEP;

@@ -1,11 +1,15 @@
 //! People and their standing: roles (for the roster and for tokens), duty, and guest tiers.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
 /// What a person or a token may do. The roster's roles (staff, supervisor, manager, admin) are ordered from the
 /// bottom of the escalation ladder up; analytics and installer are for tokens only and come after them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Does the work: works tickets.
     Staff,
@@ -31,19 +35,12 @@ impl Role {
 
     /// The spelling in files, JSON, the CLI and the store.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Staff => "staff",
-            Role::Supervisor => "supervisor",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-            Role::Analytics => "analytics",
-            Role::Installer => "installer",
-        }
+        self.into()
     }
 
     /// Parses the spelling.
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 
     /// Parses the spelling of a role the roster may hold (not analytics or installer).
@@ -53,8 +50,9 @@ impl Role {
 }
 
 /// Whether a member of staff can take tickets now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Duty {
     /// Not working.
     Off,
@@ -70,22 +68,21 @@ impl Duty {
 
     /// The spelling in JSON and SQL.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Duty::Off => "off",
-            Duty::On => "on",
-            Duty::Break => "break",
-        }
+        self.into()
     }
 
     /// Parses the spelling.
     pub fn parse(s: &str) -> Option<Duty> {
-        Duty::ALL.into_iter().find(|d| d.as_str() == s)
+        s.parse().ok()
     }
 }
 
 /// The guest's standing, as the PMS or the front desk records it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GuestTier {
     /// An ordinary stay (also when the tier is not known).
     #[default]
@@ -102,15 +99,11 @@ impl GuestTier {
 
     /// The spelling in files, JSON and SQL.
     pub fn as_str(self) -> &'static str {
-        match self {
-            GuestTier::Standard => "standard",
-            GuestTier::Vip => "vip",
-            GuestTier::LongStay => "long_stay",
-        }
+        self.into()
     }
 
     /// Parses the spelling.
     pub fn parse(s: &str) -> Option<GuestTier> {
-        GuestTier::ALL.into_iter().find(|t| t.as_str() == s)
+        s.parse().ok()
     }
 }

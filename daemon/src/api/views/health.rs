@@ -24,6 +24,9 @@ pub struct HealthView {
     pub sync: Option<SyncStatusView>,
     /// Configuration pull from head office; null when it is off.
     pub config_pull: Option<PullStatusView>,
+    /// The PMS link; null without a `[pms]` section.
+    #[schema(value_type = Option<Object>)]
+    pub pms: Option<crate::pms::PmsSnapshot>,
 }
 
 /// The broker connection.

@@ -2,6 +2,7 @@
 //! out, so the wire format changes only here, and the OpenAPI document is generated from the same types.
 
 mod devices;
+mod guests;
 mod health;
 mod people;
 mod requests;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use devices::{DeviceList, DeviceView};
+pub use guests::{GuestDataList, GuestDataView, GuestsErasedView, RoomStatusBody, RoomStatusView};
 pub use health::{HealthView, JournalHealth, MqttHealth, NotReadyView, PullStatusView, ReadyView, SyncStatusView};
 pub use people::{DndView, DutyView, GuestTierView, RosterView, StaffMemberView};
 pub use requests::{
