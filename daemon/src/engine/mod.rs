@@ -8,6 +8,7 @@ pub mod flood;
 pub mod intake;
 pub mod lifecycle;
 pub mod notice;
+pub mod outage;
 pub mod routing;
 pub mod shifts;
 pub mod sla;
