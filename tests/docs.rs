@@ -68,10 +68,15 @@ fn variant(body: &EventBody) -> usize {
         EventBody::TicketTierRaised { .. } => 29,
         EventBody::RoomStatusChanged { .. } => 30,
         EventBody::GuestDataDeleted { .. } => 31,
+        EventBody::NoticeQueued { .. } => 32,
+        EventBody::NoticeDelivered { .. } => 33,
+        EventBody::NoticeFailed { .. } => 34,
+        EventBody::AlertFired { .. } => 35,
+        EventBody::AlertResolved { .. } => 36,
     }
 }
 
-const VARIANTS: usize = 32;
+const VARIANTS: usize = 37;
 
 fn text(s: &str) -> String {
     s.to_owned()
@@ -298,6 +303,73 @@ fn samples() -> Vec<EventBody> {
         },
         EventBody::ClockStepped { delta_ms: -3_600_000 },
         EventBody::TokenCreated { token: text("t-7f3a"), role: Role::Installer, label: text("prometheus") },
+        EventBody::NoticeQueued {
+            notice: text("HTL1-N7"),
+            ticket: Some(t()),
+            recipient: text("ana"),
+            channel: text("sms"),
+            reason: text("assigned"),
+            subject: text("HTL1-42: Extra towels at 101 is yours"),
+            text: text("HTL1-42 (low): Extra towels at 101 is assigned to you."),
+            facts: serde_json::json!({"ticket": "HTL1-42", "item": "hk.towels", "location": "101"}),
+            not_before: Some(text("2026-03-01T07:00:00.000Z")),
+        },
+        EventBody::NoticeQueued {
+            notice: text("HTL1-N8"),
+            ticket: None,
+            recipient: text("ops"),
+            channel: text("email"),
+            reason: text("summary"),
+            subject: text("Hotel: daily summary"),
+            text: text("3 raised"),
+            facts: serde_json::json!({"period": "daily", "raised": 3}),
+            not_before: None,
+        },
+        EventBody::NoticeDelivered {
+            notice: text("HTL1-N7"),
+            ticket: Some(t()),
+            recipient: text("ana"),
+            channel: text("sms"),
+            attempts: 2,
+        },
+        EventBody::NoticeDelivered {
+            notice: text("HTL1-N8"),
+            ticket: None,
+            recipient: text("ops"),
+            channel: text("email"),
+            attempts: 1,
+        },
+        EventBody::NoticeFailed {
+            notice: text("HTL1-N7"),
+            ticket: Some(t()),
+            recipient: text("ana"),
+            channel: text("sms"),
+            attempts: 1,
+            error: text("sms: connecting to sms.example:443: connection refused"),
+            retry_at: Some(text("2026-03-01T12:00:30.000Z")),
+        },
+        EventBody::NoticeFailed {
+            notice: text("HTL1-N8"),
+            ticket: None,
+            recipient: text("ops"),
+            channel: text("email"),
+            attempts: 1,
+            error: text("the mail server refused it"),
+            retry_at: None,
+        },
+        EventBody::AlertFired {
+            source: text("alertmanager"),
+            fingerprint: text("c0ffee"),
+            rule: text("freezer"),
+            ticket: t(),
+            summary: text("Freezer 2 is at -8 C"),
+        },
+        EventBody::AlertResolved {
+            source: text("webhook"),
+            fingerprint: text("door-7"),
+            ticket: t(),
+            action: text("annotated"),
+        },
     ]
 }
 

@@ -133,6 +133,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
     let (core, writer) = core::start(store, config_rx.clone(), clock.clone());
     let reads = ReadPool::new(&data_dir);
     let metrics = Arc::new(Metrics::default());
+    let topics_for_notices = topics.clone();
     let mqtt = Mqtt::start(config_rx.clone(), topics, core.clone(), reads.clone(), metrics.clone(), clock.clone());
     let grms = match &config.grms {
         Some(grms) if !grms.config.controllers.is_empty() => {
@@ -153,6 +154,13 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         .clone()
         .filter(|s| s.config_poll_s > 0)
         .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx.clone()));
+    let notifier = crate::notice::Notifier::start(
+        config_rx.clone(),
+        core.clone(),
+        reads.clone(),
+        Some((mqtt.link.clone(), topics_for_notices)),
+        clock.clone(),
+    );
     let pms = match &config.pms {
         Some(settings) => Some(crate::pms::PmsAdapter::start(settings, core.clone()).await?),
         None => None,
@@ -208,6 +216,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
             retention.abort();
         }
         let _ = scheduler.await;
+        notifier.stop().await;
         mqtt.stop().await;
         let _ = server.await;
         reloads.abort();

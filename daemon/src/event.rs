@@ -302,6 +302,86 @@ pub enum EventBody {
         /// How far it stepped, in milliseconds (negative: backwards).
         delta_ms: i64,
     },
+    /// A notice to a person or contact was put in the outbox, in the transaction of the event that causes it.
+    NoticeQueued {
+        /// The notice's id: the idempotency key a webhook gets and the left part of a mail's Message-ID.
+        notice: String,
+        /// The ticket it is about (none for summaries).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
+        /// The staff or contact id (never an address: those stay in the configuration).
+        recipient: String,
+        /// `email`, `mqtt`, or a webhook's name.
+        channel: String,
+        /// `assigned`, `queued`, `escalation`, `warning` or `summary`.
+        reason: String,
+        /// The subject line.
+        subject: String,
+        /// The text.
+        text: String,
+        /// What the notice is about, for the MQTT payload and webhook placeholders.
+        facts: serde_json::Value,
+        /// Held until then (UTC) because of the recipient's quiet hours.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        not_before: Option<String>,
+    },
+    /// A notice reached its channel (the mail server, the webhook, or the broker session took it).
+    NoticeDelivered {
+        /// The notice's id.
+        notice: String,
+        /// The ticket it is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
+        /// The recipient.
+        recipient: String,
+        /// The channel.
+        channel: String,
+        /// Attempts it took, from 1.
+        attempts: u32,
+    },
+    /// A delivery attempt failed: it is tried again at `retry_at`, or given up when that is absent.
+    NoticeFailed {
+        /// The notice's id.
+        notice: String,
+        /// The ticket it is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
+        /// The recipient.
+        recipient: String,
+        /// The channel.
+        channel: String,
+        /// Attempts so far.
+        attempts: u32,
+        /// What went wrong.
+        error: String,
+        /// When it is tried again (UTC); absent: given up.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at: Option<String>,
+    },
+    /// A monitoring alert started an episode and raised (or joined) a ticket.
+    AlertFired {
+        /// `alertmanager` or `webhook`.
+        source: String,
+        /// The alert's fingerprint.
+        fingerprint: String,
+        /// The rule that mapped it.
+        rule: String,
+        /// The ticket.
+        ticket: String,
+        /// The alert's line for people.
+        summary: String,
+    },
+    /// A monitoring alert's episode ended; its ticket was resolved or annotated.
+    AlertResolved {
+        /// `alertmanager` or `webhook`.
+        source: String,
+        /// The alert's fingerprint.
+        fingerprint: String,
+        /// The ticket.
+        ticket: String,
+        /// `resolved`, `annotated`, or `none` (the ticket was already closed).
+        action: String,
+    },
     /// The PMS checked a guest in (or a resync found one in house). Personal data is not here: `guest` is
     /// Bellhop's reference to the row that holds it.
     GuestCheckedIn {
@@ -421,6 +501,11 @@ impl EventBody {
             EventBody::SlaBreachCleared { .. } => "sla_breach_cleared",
             EventBody::TicketEscalated { .. } => "ticket_escalated",
             EventBody::ClockStepped { .. } => "clock_stepped",
+            EventBody::NoticeQueued { .. } => "notice_queued",
+            EventBody::NoticeDelivered { .. } => "notice_delivered",
+            EventBody::NoticeFailed { .. } => "notice_failed",
+            EventBody::AlertFired { .. } => "alert_fired",
+            EventBody::AlertResolved { .. } => "alert_resolved",
             EventBody::GuestCheckedIn { .. } => "guest_checked_in",
             EventBody::GuestCheckedOut { .. } => "guest_checked_out",
             EventBody::GuestMoved { .. } => "guest_moved",
@@ -445,7 +530,12 @@ impl EventBody {
             | EventBody::SlaBreached { ticket, .. }
             | EventBody::SlaBreachCleared { ticket, .. }
             | EventBody::TicketEscalated { ticket, .. }
-            | EventBody::TicketTierRaised { ticket, .. } => Some(ticket),
+            | EventBody::AlertFired { ticket, .. }
+            | EventBody::AlertResolved { ticket, .. } => Some(ticket),
+            EventBody::NoticeQueued { ticket, .. }
+            | EventBody::NoticeDelivered { ticket, .. }
+            | EventBody::NoticeFailed { ticket, .. } => ticket.as_deref(),
+            EventBody::TicketTierRaised { ticket, .. } => Some(ticket),
             EventBody::RequestRejected { .. }
             | EventBody::PresenceRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }

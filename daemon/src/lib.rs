@@ -20,6 +20,7 @@ pub mod log_limit;
 pub mod logging;
 pub mod metrics;
 pub mod mqtt;
+pub mod notice;
 pub mod perms;
 pub mod pms;
 pub mod readiness;

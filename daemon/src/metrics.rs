@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use tv_protocol::{Ack, AckResult, ErrorCode};
 
 use crate::config::Config;
-use crate::core::{CoreStats, SlaCounters, TARGETS};
+use crate::core::{CoreStats, NoticeCounters, SlaCounters, CHANNEL_FAMILIES, TARGETS};
 use crate::store::{Reader, StoreError};
 use crate::vocab::Status;
 
@@ -50,6 +50,8 @@ pub struct StoreFigures {
     pub open_by_department_flag: Vec<(String, Option<String>, u64)>,
     /// Bound devices by kind (empty: not advertised) and online state.
     pub devices: Vec<(String, bool, u64)>,
+    /// Notices waiting in the outbox.
+    pub notices_queued: u64,
 }
 
 impl StoreFigures {
@@ -59,6 +61,7 @@ impl StoreFigures {
             open_by_status: reader.tickets().open_by_status()?,
             open_by_department_flag: reader.tickets().open_by_department_and_flag()?,
             devices: reader.devices().bound_by_kind()?,
+            notices_queued: reader.notices().queued()?,
         })
     }
 }
@@ -105,6 +108,7 @@ impl Metrics {
             let _ = writeln!(out, "bellhop_tickets_open{{status=\"{}\"}} {n}", status.as_str());
         }
         render_sla(&mut out, &core.sla, store, config);
+        render_notices(&mut out, &core.notices, store);
         render_devices(&mut out, store);
         let commits = load(&core.commits);
         let simple = [
@@ -193,6 +197,29 @@ fn render_sla(out: &mut String, counters: &SlaCounters, store: &StoreFigures, co
     for (level, n) in escalations {
         let _ = writeln!(out, "bellhop_sla_escalations_total{{level=\"{level}\"}} {n}");
     }
+}
+
+/// Notice deliveries, failed attempts and notices given up by channel family since the daemon started, and the
+/// outbox now (queued notices are waiting for their channel or their recipient's quiet hours to end).
+fn render_notices(out: &mut String, counters: &NoticeCounters, store: &StoreFigures) {
+    let rows = [
+        ("bellhop_notices_delivered_total", "Notices delivered, by channel, since the daemon started."),
+        (
+            "bellhop_notice_failures_total",
+            "Notice delivery attempts that failed, by channel, since the daemon started.",
+        ),
+        ("bellhop_notices_given_up_total", "Notices given up (refused, or undelivered for too long), by channel."),
+    ];
+    for (index, (name, help)) in rows.iter().enumerate() {
+        family(out, name, "counter", help);
+        for (i, channel) in CHANNEL_FAMILIES.iter().enumerate() {
+            let (delivered, failed, given_up) = counters.get(i);
+            let value = [delivered, failed, given_up][index];
+            let _ = writeln!(out, "{name}{{channel=\"{channel}\"}} {value}");
+        }
+    }
+    family(out, "bellhop_notices_queued", "gauge", "Notices in the outbox waiting for delivery.");
+    let _ = writeln!(out, "bellhop_notices_queued {}", store.notices_queued);
 }
 
 /// Devices bound to a location, and those of them offline, by kind.
@@ -294,8 +321,36 @@ mod tests {
                 ("gone \"old\"".into(), Some("green".into()), 1),
             ],
             devices: vec![("tv".into(), true, 5), ("tv".into(), false, 2), (String::new(), false, 1)],
+            notices_queued: 3,
         };
+        core.notices.count(&[
+            event(EventBody::NoticeDelivered {
+                notice: "H-N1".into(),
+                ticket: None,
+                recipient: "ana".into(),
+                channel: "sms".into(),
+                attempts: 1,
+            }),
+            event(EventBody::NoticeFailed {
+                notice: "H-N2".into(),
+                ticket: None,
+                recipient: "gm".into(),
+                channel: "email".into(),
+                attempts: 3,
+                error: "refused".into(),
+                retry_at: None,
+            }),
+        ]);
         let text = Metrics::default().render(&core, &store, &config, false);
+        for line in [
+            "bellhop_notices_delivered_total{channel=\"webhook\"} 1",
+            "bellhop_notices_delivered_total{channel=\"email\"} 0",
+            "bellhop_notice_failures_total{channel=\"email\"} 1",
+            "bellhop_notices_given_up_total{channel=\"email\"} 1",
+            "bellhop_notices_queued 3",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
         for line in [
             "bellhop_sla_breaches_total{target=\"response\"} 1",
             "bellhop_sla_breaches_total{target=\"resolution\"} 0",

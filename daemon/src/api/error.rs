@@ -110,6 +110,7 @@ impl From<CoreError> for ApiError {
         match error {
             CoreError::NotFound(_) => ApiError::not_found(message),
             CoreError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            CoreError::Unreached(_) => ApiError::new(StatusCode::CONFLICT, "nobody_reached", message),
             CoreError::Invalid(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
             CoreError::Unavailable(_) => ApiError::unavailable(message),
         }

@@ -53,7 +53,7 @@ impl<T: DeserializeOwned, const EMPTY_OK: bool> FromRequest<Arc<ApiState>> for J
 }
 
 /// Whether the body's error, or anything it wraps, is the body deadline.
-fn timed_out(mut error: &(dyn std::error::Error + 'static)) -> bool {
+pub(super) fn timed_out(mut error: &(dyn std::error::Error + 'static)) -> bool {
     loop {
         if error.is::<tower_http::timeout::TimeoutError>() {
             return true;
@@ -66,7 +66,7 @@ fn timed_out(mut error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// `Ok` for `application/json` in UTF-8 (the charset may be named, as `utf-8`); 415 otherwise.
-fn media_type(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn media_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let unsupported =
         |m: &str| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m.to_owned());
     let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -4,6 +4,7 @@
 //! a connection limit. The specification for people is `docs/api.md`.
 
 mod admin;
+mod alerts;
 mod auth;
 mod devices;
 mod duplicates;

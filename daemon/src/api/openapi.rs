@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "devices", description = "TVs, kiosks and tablets and their binding to locations"),
         (name = "room controllers", description = "Writing room-controller points"),
         (name = "administration", description = "Reloading the configuration"),
+        (name = "alerts", description = "Monitoring alerts that raise tickets (Alertmanager, generic JSON)"),
         (name = "monitoring", description = "Liveness, readiness, metrics and this document"),
     )
 )]
@@ -41,9 +42,25 @@ impl Modify for BearerScheme {
                 .description(Some("A token from `bellhop token create`: `Authorization: Bearer bh_...`"))
                 .build(),
         );
+        let alerts = SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("The token in the file named by `alerts.token_file`"))
+                .build(),
+        );
         match openapi.components.as_mut() {
-            Some(components) => components.add_security_scheme("bearer", scheme),
-            None => openapi.components = Some(ComponentsBuilder::new().security_scheme("bearer", scheme).build()),
+            Some(components) => {
+                components.add_security_scheme("bearer", scheme);
+                components.add_security_scheme("alerts", alerts);
+            }
+            None => {
+                openapi.components = Some(
+                    ComponentsBuilder::new()
+                        .security_scheme("bearer", scheme)
+                        .security_scheme("alerts", alerts)
+                        .build(),
+                )
+            }
         }
     }
 }

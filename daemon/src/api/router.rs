@@ -9,7 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::openapi::{ApiDoc, DocumentJson};
-use super::{admin, devices, error, extract, grms, guests, locations, openapi, probes, staff, tickets, ApiState};
+use super::{
+    admin, alerts, devices, error, extract, grms, guests, locations, openapi, probes, staff, tickets, ApiState,
+};
 
 /// The router over `state`, with the OpenAPI document it serves.
 pub fn build(state: Arc<ApiState>) -> (Router, utoipa::openapi::OpenApi) {
@@ -36,6 +38,8 @@ pub fn build(state: Arc<ApiState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(devices::read))
         .routes(routes!(devices::bind))
         .routes(routes!(grms::write_point))
+        .routes(routes!(alerts::alertmanager))
+        .routes(routes!(alerts::webhook))
         .with_state(state)
         .split_for_parts();
     let json = serde_json::to_vec(&document).unwrap_or_default();

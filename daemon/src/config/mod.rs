@@ -1,6 +1,7 @@
 //! The configuration: one TOML file, parsed strictly and validated whole, with every error naming file, key and line.
 
 mod errors;
+pub mod notify;
 mod people;
 mod pms;
 mod policies;
@@ -56,6 +57,10 @@ pub struct Config {
     pub people: People,
     /// Routing rules, SLA policies and escalation ladders.
     pub policies: Policies,
+    /// Notices beyond the MQTT staff topic: channels, each recipient's wishes, summaries (empty when not set up).
+    pub notifications: notify::Notifications,
+    /// Monitoring alerts that raise tickets, when set up.
+    pub alerts: Option<notify::Alerts>,
     /// The PMS link (`[pms]`), when the property has one.
     pub pms: Option<Pms>,
 }
@@ -572,6 +577,8 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
     };
     let policies = policies::validate(raw.rules, raw.sla, raw.escalations, &known, map, errors);
 
+    let notifications = notify::validate_notifications(path, raw.notifications, &people, map, errors);
+    let alerts = notify::validate_alerts(path, raw.alerts, &catalog, &department_codes, &locations, map, errors);
     let pms = raw.pms.map(|pms| pms::validate(pms, &catalog, &locations, map, errors));
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
     let devices = validate_devices(raw.devices, &raw.site.name, map, &catalog, errors);
@@ -635,6 +642,8 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         sync,
         people,
         policies,
+        notifications,
+        alerts,
         pms,
     }
 }

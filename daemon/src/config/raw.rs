@@ -42,6 +42,8 @@ pub struct RawConfig {
     pub sla: Vec<RawSla>,
     #[serde(default)]
     pub escalations: Vec<RawEscalation>,
+    pub notifications: Option<super::notify::RawNotifications>,
+    pub alerts: Option<super::notify::RawAlerts>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -461,6 +461,97 @@ fn the_documents_list_the_sections_head_office_may_send() {
 }
 
 #[test]
+fn notifications_and_alerts_are_checked_key_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("alerts-token");
+    std::fs::write(&token, "short\n").unwrap();
+    let text = format!(
+        r#"{MINIMAL}
+[[staff]]
+id = "ana"
+name = "Ana"
+departments = ["housekeeping"]
+
+[notifications]
+retry_initial_s = 0
+
+[notifications.email]
+server = "smtp.example.com"
+security = "none"
+from = "not an address"
+
+[[notifications.webhooks]]
+name = "sms"
+url = "http://sms.example.com/send"
+template = '{{"to": {{{{to}}}}, "x": "{{{{nope}}}}"}}'
+
+[[notifications.recipients]]
+id = "bob"
+channels = ["pager"]
+quiet_hours = "22:00"
+
+[notifications.summaries]
+to = ["ops"]
+weekly = "08:00"
+
+[alerts]
+token_file = "{}"
+
+[[alerts.rules]]
+name = "r"
+item = "hk.nothing"
+location = "nowhere"
+"#,
+        token.display()
+    );
+    let errors = errors(&text);
+    for expected in [
+        "notifications.retry_initial_s: must be at least 1",
+        "notifications.email.security: \"none\" sends passwords",
+        "notifications.email.from: \"not an address\" is not an address",
+        "notifications.webhooks[0].url: \"http://sms.example.com/send\" must be an https:// URL",
+        "notifications.webhooks[0].template: {{nope}} is not one of",
+        "notifications.recipients[0].id: no [[staff]] or [[contacts]] entry has id \"bob\"",
+        "notifications.recipients[0].channels: \"pager\" is not email, mqtt, or a webhook",
+        "notifications.recipients[0].quiet_hours:",
+        "notifications.summaries.to: \"ops\" has no [[notifications.recipients]] entry",
+        "notifications.summaries.weekly: \"08:00\" is not a weekday and time",
+        "alerts.token_file: the token must be at least 16 characters",
+        "alerts.rules[0].item: no [[catalog]] item has code \"hk.nothing\"",
+    ] {
+        assert!(errors.iter().any(|e| e.contains(expected)), "{expected:?} not in {errors:#?}");
+    }
+}
+
+#[test]
+fn a_valid_notifications_section_gives_each_recipient_their_channels() {
+    let text = format!(
+        r#"{MINIMAL}
+[[staff]]
+id = "ana"
+name = "Ana"
+departments = ["housekeeping"]
+
+[[notifications.webhooks]]
+name = "sms"
+url = "https://sms.example.com/send"
+template = '{{"to": "{{{{to}}}}", "text": "{{{{text}}}}"}}'
+
+[[notifications.recipients]]
+id = "ana"
+webhooks = {{ sms = "+351900000001" }}
+quiet_hours = "22:00-07:00"
+"#
+    );
+    let config = parse(Path::new("b.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    let prefs = &config.notifications.preferences[0];
+    let names: Vec<String> = prefs.channels.iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["sms", "mqtt"], "every address given, and the staff topic");
+    assert!(config.notifications.manages("ana"));
+    assert_eq!(config.notifications.retry_max_s, 1800);
+}
+
+#[test]
 fn pms_section_is_validated_and_maps_vip_codes() {
     let good = format!(
         "{MINIMAL}\n[pms]\nmode = \"server\"\naddress = \"0.0.0.0:5010\"\nvip_codes = {{ VIP1 = \"vip\", LTS = \"long_stay\" }}\n\

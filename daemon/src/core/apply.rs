@@ -104,6 +104,20 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
             reply,
             cx.guarded(|cx| cx.append(&actor, body)).map_err(|e| CoreError::Unavailable(e.to_string())),
         ),
+        Command::NoticeOutcome { notice, outcome, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| cx.notice_outcome(&notice, outcome)).map_err(|e| CoreError::Unavailable(e.to_string())),
+        ),
+        Command::Summary { slot_ms, figures, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| cx.summary(slot_ms, &figures))
+                .map(|_| ())
+                .map_err(|e| CoreError::Unavailable(e.to_string())),
+        ),
+        Command::Alerts { source, alerts, reply } => Reply::Alerts(
+            reply,
+            cx.guarded(|cx| cx.alerts(&source, &alerts)).map_err(|e| CoreError::Unavailable(e.to_string())),
+        ),
         Command::Pms { signal, reply } => Reply::Unit(
             reply,
             cx.guarded(|cx| cx.pms(signal)).unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
@@ -192,8 +206,15 @@ impl Cx<'_, '_> {
         }
     }
 
+    /// Appends an event; one that tells someone queues its notices in the same transaction.
     pub(super) fn append(&mut self, actor: &Actor, body: EventBody) -> Result<u64, StoreError> {
-        Ok(self.txn.append(self.at, actor, body)?.seq)
+        let trigger =
+            if self.config.notifications.preferences.is_empty() { None } else { super::notices::trigger(&body) };
+        let seq = self.txn.append(self.at, actor, body)?.seq;
+        if let Some(trigger) = trigger {
+            self.queue_notices(trigger)?;
+        }
+        Ok(seq)
     }
 
     fn device_request(&mut self, origin: &Origin, request: Result<Request, Rejection>) -> Result<Ack, StoreError> {

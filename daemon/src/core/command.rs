@@ -154,6 +154,9 @@ pub enum CoreError {
     /// The ticket's status does not allow the action.
     #[error("{0}")]
     Conflict(String),
+    /// A manual escalation fired (and is recorded) but reached nobody: what happened, in words.
+    #[error("{0}")]
+    Unreached(String),
     /// The request names something that does not exist or breaks a limit.
     #[error("{0}")]
     Invalid(String),
@@ -356,6 +359,33 @@ pub enum Command {
         /// Gets the ticket, after commit.
         reply: oneshot::Sender<Result<Ticket, CoreError>>,
     },
+    /// How delivering a notice ended (from the delivery task).
+    NoticeOutcome {
+        /// The notice's id.
+        notice: String,
+        /// Delivered, or failed and why.
+        outcome: super::notices::Outcome,
+        /// Told once the outcome is committed.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// A summary's slot came: queue it for the summary list, once per slot.
+    Summary {
+        /// The slot (ms since the epoch), which makes a repeat a no-op.
+        slot_ms: i64,
+        /// What it says.
+        figures: crate::engine::notice::SummaryFigures,
+        /// Told once it is committed.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Monitoring alerts, already parsed.
+    Alerts {
+        /// `alertmanager` or `webhook`.
+        source: String,
+        /// The alerts, in the payload's order.
+        alerts: Vec<crate::engine::alerts::Alert>,
+        /// What became of each, once committed.
+        reply: oneshot::Sender<Result<Vec<super::alerts::AlertResult>, CoreError>>,
+    },
 }
 
 impl Command {
@@ -392,6 +422,10 @@ impl Command {
             | Command::SetRoomStatus { reply, .. } => {
                 Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
             }
+            Command::NoticeOutcome { reply, .. } | Command::Summary { reply, .. } => {
+                Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
+            }
+            Command::Alerts { reply, .. } => Reply::Alerts(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
             Command::Ping { reply } => Reply::Done(reply),
@@ -431,7 +465,12 @@ pub enum Reply {
     Guests(oneshot::Sender<Result<Vec<String>, CoreError>>, Result<Vec<String>, CoreError>),
     /// When the next SLA clock is due (ms since the epoch).
     Due(oneshot::Sender<Result<Option<i64>, CoreError>>, Result<Option<i64>, CoreError>),
+    /// What became of each alert.
+    Alerts(oneshot::Sender<AlertResults>, AlertResults),
 }
+
+/// The answer to [`Command::Alerts`].
+pub type AlertResults = Result<Vec<super::alerts::AlertResult>, CoreError>;
 
 impl Reply {
     /// Sends the prepared answer: the batch is durable.
@@ -458,6 +497,9 @@ impl Reply {
             }
             Reply::Due(tx, due) => {
                 let _ = tx.send(due);
+            }
+            Reply::Alerts(tx, results) => {
+                let _ = tx.send(results);
             }
             Reply::Guests(tx, result) => {
                 let _ = tx.send(result);
@@ -488,6 +530,9 @@ impl Reply {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
             Reply::Due(tx, _) => {
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
+            }
+            Reply::Alerts(tx, _) => {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
             Reply::Guests(tx, _) => {

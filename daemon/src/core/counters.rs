@@ -47,3 +47,49 @@ impl SlaCounters {
         self.escalations.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
+
+/// The channel families a notice is counted under.
+pub const CHANNEL_FAMILIES: [&str; 3] = ["email", "webhook", "mqtt"];
+
+/// Notice deliveries, failed attempts and notices given up, by channel family (`email`, `webhook`, `mqtt`), counted
+/// by the writer from each committed batch.
+#[derive(Debug, Default)]
+pub struct NoticeCounters {
+    delivered: [AtomicU64; CHANNEL_FAMILIES.len()],
+    failed: [AtomicU64; CHANNEL_FAMILIES.len()],
+    given_up: [AtomicU64; CHANNEL_FAMILIES.len()],
+}
+
+fn family(channel: &str) -> usize {
+    match channel {
+        "email" => 0,
+        "mqtt" => 2,
+        _ => 1,
+    }
+}
+
+impl NoticeCounters {
+    /// Counts the outcomes among committed events.
+    pub fn count(&self, events: &[Event]) {
+        for event in events {
+            match &event.body {
+                EventBody::NoticeDelivered { channel, .. } => {
+                    self.delivered[family(channel)].fetch_add(1, Ordering::Relaxed);
+                }
+                EventBody::NoticeFailed { channel, retry_at, .. } => {
+                    self.failed[family(channel)].fetch_add(1, Ordering::Relaxed);
+                    if retry_at.is_none() {
+                        self.given_up[family(channel)].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// (delivered, failed attempts, given up) of the family at `index` in [`CHANNEL_FAMILIES`].
+    pub fn get(&self, index: usize) -> (u64, u64, u64) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        (load(&self.delivered[index]), load(&self.failed[index]), load(&self.given_up[index]))
+    }
+}

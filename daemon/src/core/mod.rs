@@ -1,9 +1,11 @@
 //! The core: one writer thread that turns commands into journal events, commits them in groups, and only then
 //! answers. Adapters send [`Command`]s through a [`CoreHandle`]; committed batches are broadcast as [`Committed`].
 
+mod alerts;
 mod apply;
 mod command;
 mod counters;
+mod notices;
 mod pms;
 mod sla;
 mod staffing;
@@ -15,11 +17,13 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, watch};
 
 pub use command::{
-    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin,
-    PmsSignal, Reply,
+    AlertResults, Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest,
+    Origin, PmsSignal, Reply,
 };
 
-pub use counters::{SlaCounters, TARGETS};
+pub use alerts::AlertResult;
+pub use counters::{NoticeCounters, SlaCounters, CHANNEL_FAMILIES, TARGETS};
+pub use notices::Outcome as NoticeOutcome;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -65,6 +69,8 @@ pub struct CoreStats {
     pub commit_failed_at: AtomicU64,
     /// SLA breaches and escalations committed.
     pub sla: SlaCounters,
+    /// Notice deliveries and failures committed, by channel.
+    pub notices: NoticeCounters,
 }
 
 /// The adapters' way into the core.
@@ -356,6 +362,7 @@ impl Writer {
                     self.stats.commit_failed_at.store(0, Ordering::Relaxed);
                 }
                 self.stats.sla.count(&events);
+                self.stats.notices.count(&events);
                 for reply in replies {
                     reply.send();
                 }

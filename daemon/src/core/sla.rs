@@ -241,6 +241,18 @@ impl Cx<'_, '_> {
         if self.clock_input_by(actor, number, Input::Escalate)?.is_empty() {
             return Ok(Err(CoreError::Conflict(format!("ticket {number} has no further escalation level"))));
         }
+        let fired = self.txn.query().history(number)?.into_iter().rev().find_map(|entry| match entry.event.body {
+            EventBody::TicketEscalated { level, to, recipients, .. } => Some((level, to, recipients)),
+            _ => None,
+        });
+        if let Some((level, to, recipients)) = fired {
+            if recipients.is_empty() {
+                return Ok(Err(CoreError::Unreached(format!(
+                    "escalation level {level} of ticket {number} (to {to}) reached nobody: no one up to admin is on \
+                     shift; the escalation is recorded on the ticket, so call someone"
+                ))));
+            }
+        }
         self.load(number)
     }
 

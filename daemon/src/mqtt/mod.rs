@@ -51,7 +51,14 @@ impl Mqtt {
         let known: Vec<String> = config.locations.keys().cloned().collect();
         let workers = vec![
             tokio::spawn(ingest::run(link.clone(), topics.clone(), core.clone(), received, stopped.clone(), metrics)),
-            tokio::spawn(notify::run(link.clone(), topics.clone(), core.clone(), reads.clone(), stopped.clone())),
+            tokio::spawn(notify::run(
+                link.clone(),
+                topics.clone(),
+                core.clone(),
+                reads.clone(),
+                configs.clone(),
+                stopped.clone(),
+            )),
             tokio::spawn(status::run(link.clone(), topics.clone(), core, reads, known, clock, stopped.clone())),
             tokio::spawn(menu::run(link.clone(), topics, configs, stopped)),
         ];

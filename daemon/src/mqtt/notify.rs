@@ -1,5 +1,6 @@
 //! Staff notifications: after each commit, tells handhelds on `{root}/v1/staff/{staff}/notify` about tickets given
-//! to them, tickets waiting for someone (supervisors), and escalations that reached them.
+//! to them, tickets waiting for someone (supervisors), and escalations that reached them. Someone with an entry in
+//! `[notifications]` hears through the notice outbox instead (`notice/`), on the channels they chose.
 
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ pub async fn run(
     topics: Topics,
     core: CoreHandle,
     reads: ReadPool,
+    configs: watch::Receiver<Arc<crate::config::Config>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut committed = core.subscribe();
@@ -83,7 +85,8 @@ pub async fn run(
                 at: event.at.clone(),
             };
             let payload = notice.encode();
-            for staff in audience {
+            let config = configs.borrow().clone();
+            for staff in audience.into_iter().filter(|id| !config.notifications.manages(id)) {
                 if let Err(error) =
                     link.client.publish(topics.staff_notify(&staff), QoS::AtLeastOnce, false, payload.clone()).await
                 {

@@ -10,6 +10,7 @@ mod devices;
 mod grms;
 pub mod guests;
 mod journal;
+mod notices;
 mod pool;
 mod schema;
 mod staff;
@@ -25,6 +26,7 @@ pub use backup::{backup, lock, restore, DataDirLock};
 pub use chain::{hash as chain_hash, Link, GENESIS};
 pub use devices::Device;
 pub use journal::{verify, ChainBreak, VerifyReport};
+pub use notices::{NewNotice, Notice};
 pub use pool::ReadPool;
 pub use schema::CURRENT_VERSION;
 pub use staff::{DutyRecord, Load};
@@ -282,6 +284,16 @@ impl<'c> Txn<'c> {
         devices::Queries(&self.tx)
     }
 
+    /// The notice outbox and alert episodes.
+    pub fn notices(&self) -> notices::Writer<'_> {
+        notices::Writer(&self.tx)
+    }
+
+    /// Outbox reads inside the transaction.
+    pub fn notice_query(&self) -> notices::Queries<'_> {
+        notices::Queries(&self.tx)
+    }
+
     /// Room and guest writes (the PMS link).
     pub fn guests(&self) -> guests::Writer<'_> {
         guests::Writer(&self.tx)
@@ -330,6 +342,11 @@ impl Reader {
     /// Staff duty and load queries.
     pub fn staff(&self) -> staff::Queries<'_> {
         staff::Queries(&self.conn)
+    }
+
+    /// Outbox reads.
+    pub fn notices(&self) -> notices::Queries<'_> {
+        notices::Queries(&self.conn)
     }
 
     /// Room and guest queries.

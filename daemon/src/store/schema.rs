@@ -166,6 +166,35 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX guests_by_reservation ON guests(reservation) WHERE checked_out_at IS NULL;
     CREATE INDEX guests_checked_out ON guests(checked_out_at) WHERE checked_out_at IS NOT NULL;
     "#,
+    // 7: the notice outbox (one row per notice, its delivery state) and monitoring alert episodes with their tickets.
+    r#"
+    CREATE TABLE notices (
+        id         TEXT    PRIMARY KEY,
+        ticket     TEXT,
+        recipient  TEXT    NOT NULL,
+        channel    TEXT    NOT NULL,
+        reason     TEXT    NOT NULL,
+        subject    TEXT    NOT NULL,
+        text       TEXT    NOT NULL,
+        facts      TEXT    NOT NULL,
+        state      TEXT    NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        next_ms    INTEGER,
+        queued_ms  INTEGER NOT NULL,
+        queued_at  TEXT    NOT NULL,
+        last_error TEXT,
+        done_at    TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX notices_due ON notices(next_ms) WHERE state = 'queued';
+
+    CREATE TABLE alert_episodes (
+        source      TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        ticket      TEXT NOT NULL,
+        starts_at   TEXT,
+        PRIMARY KEY (source, fingerprint)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

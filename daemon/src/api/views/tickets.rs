@@ -330,6 +330,79 @@ pub enum TicketChange {
         /// Who was notified.
         recipients: Vec<String>,
     },
+    /// A notice about the ticket was queued for someone.
+    NoticeQueued {
+        /// The ticket.
+        ticket: String,
+        /// The notice's id (the idempotency key a webhook gets).
+        notice: String,
+        /// The staff or contact id.
+        recipient: String,
+        /// `email`, `mqtt`, or a webhook's name.
+        channel: String,
+        /// `assigned`, `queued`, `escalation` or `warning`.
+        reason: String,
+        /// Its subject line.
+        subject: String,
+        /// Held until then (UTC) for the recipient's quiet hours.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        not_before: Option<String>,
+    },
+    /// A notice reached its channel.
+    NoticeDelivered {
+        /// The ticket.
+        ticket: String,
+        /// The notice's id.
+        notice: String,
+        /// The recipient.
+        recipient: String,
+        /// The channel.
+        channel: String,
+        /// Attempts it took.
+        attempts: u32,
+    },
+    /// Delivering a notice failed; it is tried again at `retry_at`, or was given up when that is absent.
+    NoticeFailed {
+        /// The ticket.
+        ticket: String,
+        /// The notice's id.
+        notice: String,
+        /// The recipient.
+        recipient: String,
+        /// The channel.
+        channel: String,
+        /// Attempts so far.
+        attempts: u32,
+        /// What went wrong.
+        error: String,
+        /// When it is tried again (UTC).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_at: Option<String>,
+    },
+    /// A monitoring alert raised or joined the ticket.
+    AlertFired {
+        /// The ticket.
+        ticket: String,
+        /// `alertmanager` or `webhook`.
+        source: String,
+        /// The alert's fingerprint.
+        fingerprint: String,
+        /// The rule that mapped it.
+        rule: String,
+        /// The alert's line.
+        summary: String,
+    },
+    /// The alert resolved.
+    AlertResolved {
+        /// The ticket.
+        ticket: String,
+        /// `alertmanager` or `webhook`.
+        source: String,
+        /// The alert's fingerprint.
+        fingerprint: String,
+        /// `resolved`, `annotated` or `closed`.
+        action: String,
+    },
     /// A VIP checked in to the ticket's room: its guest tier was raised and its SLA policy chosen again.
     TicketTierRaised {
         /// The ticket.
@@ -409,7 +482,32 @@ impl TicketChange {
             EventBody::TicketEscalated { ticket, level, reason, due_at, to, recipients } => {
                 TicketChange::TicketEscalated { ticket, level, reason, due_at, to, recipients }
             }
-            EventBody::RequestRejected { .. }
+            EventBody::NoticeQueued {
+                ticket: Some(ticket),
+                notice,
+                recipient,
+                channel,
+                reason,
+                subject,
+                not_before,
+                ..
+            } => TicketChange::NoticeQueued { ticket, notice, recipient, channel, reason, subject, not_before },
+            EventBody::NoticeDelivered { ticket: Some(ticket), notice, recipient, channel, attempts } => {
+                TicketChange::NoticeDelivered { ticket, notice, recipient, channel, attempts }
+            }
+            EventBody::NoticeFailed { ticket: Some(ticket), notice, recipient, channel, attempts, error, retry_at } => {
+                TicketChange::NoticeFailed { ticket, notice, recipient, channel, attempts, error, retry_at }
+            }
+            EventBody::AlertFired { ticket, source, fingerprint, rule, summary } => {
+                TicketChange::AlertFired { ticket, source, fingerprint, rule, summary }
+            }
+            EventBody::AlertResolved { ticket, source, fingerprint, action } => {
+                TicketChange::AlertResolved { ticket, source, fingerprint, action }
+            }
+            EventBody::NoticeQueued { ticket: None, .. }
+            | EventBody::NoticeDelivered { ticket: None, .. }
+            | EventBody::NoticeFailed { ticket: None, .. }
+            | EventBody::RequestRejected { .. }
             | EventBody::PresenceRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }
             | EventBody::ControllerPointWritten { .. }
