@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("broker", 5),
     ("import", 5),
     ("pms", 5),
+    ("notice", 5),
     ("app", 6),
     ("cli", 6),
     ("demo", 6),
