@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod credentials;
 pub mod demo;
 pub mod devices;
 pub mod engine;
