@@ -76,7 +76,14 @@ fn build_journal(dir: &Path, total: u64, per_txn: u64) -> u64 {
         let mut txn = store.begin().unwrap();
         for _ in 0..per_txn.min(total - i) {
             let body = if i % 3 == 2 {
-                EventBody::TokenCreated { token: format!("t{i}"), role: "staff".into(), label: "desk \"β\"".into() }
+                EventBody::TokenCreated {
+                    token: format!("t{i}"),
+                    role: "staff".into(),
+                    label: "desk \"β\"".into(),
+                    owner: None,
+                    department: None,
+                    expires_at: None,
+                }
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }
             };

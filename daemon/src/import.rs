@@ -13,7 +13,7 @@ use crate::config::{self, ConfigErrors, IMPORTED_FILE};
 pub enum Kind {
     /// Rooms and areas: `id,kind,building,wing,floor,class`.
     Locations,
-    /// The roster: `id,name,role,departments,skills,max_open,shifts` (lists separated by `;`).
+    /// The roster: `id,name,role,departments,skills,max_open,shifts,language` (lists separated by `;`).
     Staff,
 }
 
@@ -29,14 +29,14 @@ impl Kind {
     fn columns(self) -> &'static [&'static str] {
         match self {
             Kind::Locations => &["id", "kind", "building", "wing", "floor", "class"],
-            Kind::Staff => &["id", "name", "role", "departments", "skills", "max_open", "shifts"],
+            Kind::Staff => &["id", "name", "role", "departments", "skills", "max_open", "shifts", "language"],
         }
     }
 
     fn required(self) -> &'static [&'static str] {
         match self {
             Kind::Locations => &["id"],
-            Kind::Staff => &["id", "name", "departments"],
+            Kind::Staff => &["id", "name"],
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Adapters (MQTT ingest, HTTP API) send commands to the [`core`], whose single writer applies them with the pure
 //! [`engine`]s, commits them to the [`store`]'s journal in groups, and only then answers. See `docs/ARCHITECTURE.md`.
 
+pub mod account_cli;
 pub mod api;
 pub mod app;
 pub mod broker;

@@ -20,11 +20,24 @@ pub enum StaffRole {
     Manager,
     /// Runs the property (the general manager, the duty manager); not tied to a department.
     Admin,
+    /// Reads reports; works no tickets and is on no escalation ladder.
+    Analytics,
+    /// Works devices and room controllers; works no tickets and is on no escalation ladder.
+    Installer,
 }
 
 impl StaffRole {
-    /// Every role, bottom of the ladder first.
-    pub const ALL: [StaffRole; 4] = [StaffRole::Staff, StaffRole::Supervisor, StaffRole::Manager, StaffRole::Admin];
+    /// The escalation ladder, bottom first.
+    pub const LADDER: [StaffRole; 4] = [StaffRole::Staff, StaffRole::Supervisor, StaffRole::Manager, StaffRole::Admin];
+    /// Every role on the roster.
+    pub const ALL: [StaffRole; 6] = [
+        StaffRole::Staff,
+        StaffRole::Supervisor,
+        StaffRole::Manager,
+        StaffRole::Admin,
+        StaffRole::Analytics,
+        StaffRole::Installer,
+    ];
 
     /// The spelling in files and JSON.
     pub fn as_str(self) -> &'static str {
@@ -33,7 +46,14 @@ impl StaffRole {
             StaffRole::Supervisor => "supervisor",
             StaffRole::Manager => "manager",
             StaffRole::Admin => "admin",
+            StaffRole::Analytics => "analytics",
+            StaffRole::Installer => "installer",
         }
+    }
+
+    /// Whether tickets are assigned to people with this role.
+    pub fn works_tickets(self) -> bool {
+        StaffRole::LADDER.contains(&self)
     }
 
     /// Parses the spelling.
@@ -57,6 +77,8 @@ pub struct StaffMember {
     pub skills: Vec<String>,
     /// The most open tickets they are given automatically.
     pub max_open: u32,
+    /// The language they read (a BCP 47 tag such as `en` or `pt-PT`), for the apps and notices; `en` when not set.
+    pub language: String,
     /// When they are scheduled to work.
     pub schedule: Schedule,
 }
@@ -140,7 +162,10 @@ pub(super) fn validate(
             errors.push(map.at(&key("id"), format!("{:?} is also a contact's id; ids must be unique", member.id)));
         }
         let role = StaffRole::parse(&member.role).unwrap_or_else(|| {
-            errors.push(map.at(&key("role"), format!("{:?} is not staff, supervisor, manager or admin", member.role)));
+            errors.push(map.at(
+                &key("role"),
+                format!("{:?} is not staff, supervisor, manager, admin, analytics or installer", member.role),
+            ));
             StaffRole::Staff
         });
         for department in &member.departments {
@@ -148,8 +173,13 @@ pub(super) fn validate(
                 errors.push(map.at(&key("departments"), format!("no [[departments]] entry has code {department:?}")));
             }
         }
-        if member.departments.is_empty() && role != StaffRole::Admin {
-            errors.push(map.at(&key("departments"), "name at least one department (only an admin may have none)"));
+        if member.departments.is_empty()
+            && matches!(role, StaffRole::Staff | StaffRole::Supervisor | StaffRole::Manager)
+        {
+            errors.push(map.at(
+                &key("departments"),
+                "name at least one department (only an admin, analytics or installer may have none)",
+            ));
         }
         if member.max_open == 0 {
             errors.push(map.at(&key("max_open"), "must be at least 1"));
@@ -194,6 +224,7 @@ pub(super) fn validate(
             departments: member.departments,
             skills: member.skills,
             max_open: member.max_open,
+            language: member.language.unwrap_or_else(|| "en".into()),
             schedule: Schedule { patterns, exceptions },
         };
         if people.staff.insert(id.clone(), parsed).is_some() {

@@ -309,6 +309,8 @@ pub struct RawStaff {
     #[serde(default = "default_max_open_staff")]
     pub max_open: u32,
     #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
     pub shifts: Vec<String>,
     #[serde(default)]
     pub exceptions: Vec<RawException>,

@@ -272,6 +272,15 @@ pub enum Command {
         /// Gets the next due time, after commit.
         reply: oneshot::Sender<Result<Option<i64>, CoreError>>,
     },
+    /// A change to people's credentials, sessions or tokens (see [`super::accounts`]).
+    Account {
+        /// Who asked.
+        actor: String,
+        /// The change.
+        change: super::accounts::AccountChange,
+        /// Answered after commit.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
     /// A comment on a ticket.
     Comment {
         /// Who asked.
@@ -310,7 +319,7 @@ impl Command {
             | Command::Escalate { reply, .. } => {
                 Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
             }
-            Command::SetDuty { reply, .. } | Command::SetLocation { reply, .. } => {
+            Command::SetDuty { reply, .. } | Command::SetLocation { reply, .. } | Command::Account { reply, .. } => {
                 Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
             }
             Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),

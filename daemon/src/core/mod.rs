@@ -1,6 +1,7 @@
 //! The core: one writer thread that turns commands into journal events, commits them in groups, and only then
 //! answers. Adapters send [`Command`]s through a [`CoreHandle`]; committed batches are broadcast as [`Committed`].
 
+pub mod accounts;
 mod apply;
 mod command;
 mod counters;

@@ -3,6 +3,7 @@
 //! One [`Store`] (the writer's connection) appends events and updates projections in the same transaction;
 //! [`Reader`]s answer queries from their own connections. WAL mode lets readers work while the writer commits.
 
+mod accounts;
 mod backup;
 pub mod chain;
 mod checkpoint;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use accounts::{AccountRecord, SessionRecord};
 pub use backup::{backup, lock, restore, DataDirLock};
 pub use chain::{hash as chain_hash, Link, GENESIS};
 pub use devices::Device;
@@ -27,7 +29,7 @@ pub use journal::{verify, ChainBreak, VerifyReport};
 pub use pool::ReadPool;
 pub use schema::CURRENT_VERSION;
 pub use staff::{DutyRecord, Load};
-pub use tickets::{HistoryEntry, NewTicket, Page, SlaRow, Ticket, TicketFilter, TicketSla};
+pub use tickets::{HistoryEntry, NewTicket, Page, SlaRow, Ticket, TicketFilter, TicketSla, Visibility};
 pub use tokens::TokenRecord;
 
 use crate::event::{Event, EventBody};
@@ -244,6 +246,11 @@ impl<'c> Txn<'c> {
         tokens::Writer(&self.tx)
     }
 
+    /// Credential and session writes.
+    pub fn accounts(&self) -> accounts::Writer<'_> {
+        accounts::Writer(&self.tx)
+    }
+
     /// Room-controller episodes and location flags.
     pub fn grms(&self) -> grms::Writer<'_> {
         grms::Writer(&self.tx)
@@ -307,6 +314,11 @@ impl Reader {
     /// Token queries.
     pub fn tokens(&self) -> tokens::Queries<'_> {
         tokens::Queries(&self.conn)
+    }
+
+    /// Credential and session queries.
+    pub fn accounts(&self) -> accounts::Queries<'_> {
+        accounts::Queries(&self.conn)
     }
 
     /// Device queries.

@@ -412,7 +412,14 @@ impl TicketChange {
             | EventBody::StaffDutyChanged { .. }
             | EventBody::GuestTierChanged { .. }
             | EventBody::ClockStepped { .. }
-            | EventBody::TokenCreated { .. } => return None,
+            | EventBody::TokenCreated { .. }
+            | EventBody::TokenRevoked { .. }
+            | EventBody::EnrolmentIssued { .. }
+            | EventBody::AccountEnrolled { .. }
+            | EventBody::AccountDisabled { .. }
+            | EventBody::SignInAttempted { .. }
+            | EventBody::SignInLocked { .. }
+            | EventBody::SessionEnded { .. } => return None,
         })
     }
 }
