@@ -168,6 +168,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         sync: sync.as_ref().map(SyncHandle::view),
         pull: pull.as_ref().map(PullHandle::status),
         reload: Some(reload_tx),
+        access: Default::default(),
     });
     let reloader = Arc::new(Reloader { config: config_tx, metrics, busy: Default::default() });
     let reloads = reloader.clone().serve(reload_requests);

@@ -16,6 +16,11 @@ mod probes;
 mod reply;
 mod router;
 mod server;
+mod session;
+mod signin;
+mod throttle;
+mod tokens;
+mod users;
 mod staff;
 mod tickets;
 pub mod views;
@@ -27,7 +32,8 @@ use tokio::sync::watch;
 
 pub use auth::{hash_secret, new_token, Role};
 pub use error::ApiError;
-pub use server::Limits;
+pub use server::{ConnectionInfo, Limits};
+pub use session::Access;
 
 use crate::config::Config;
 use crate::core::CoreHandle;
@@ -58,6 +64,8 @@ pub struct ApiState {
     pub pull: Option<Arc<std::sync::Mutex<crate::sync::PullStatus>>>,
     /// Asks the daemon to reload its configuration (as SIGHUP does).
     pub reload: Option<tokio::sync::mpsc::Sender<crate::sync::ReloadRequest>>,
+    /// Password hashing, the sign-in throttle and sessions' recent use.
+    pub access: Access,
 }
 
 /// Serves the API on `listener` under `limits` until `shutdown`. Connections already open finish their current

@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         (name = "devices", description = "TVs, kiosks and tablets and their binding to locations"),
         (name = "room controllers", description = "Writing room-controller points"),
         (name = "administration", description = "Reloading the configuration"),
+        (name = "sign-in", description = "Enrolment, signing in and out, sessions"),
+        (name = "people", description = "Accounts, enrolment codes, sign-in locks and tokens (admins)"),
         (name = "monitoring", description = "Liveness, readiness, metrics and this document"),
     )
 )]
@@ -41,9 +43,22 @@ impl Modify for BearerScheme {
                 .description(Some("A token from `bellhop token create`: `Authorization: Bearer bh_...`"))
                 .build(),
         );
+        let session = SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+            utoipa::openapi::security::ApiKeyValue::with_description(
+                "__Host-bellhop_session",
+                "The session cookie set by POST /api/v1/auth/sign-in (`bellhop_session` over plain HTTP on loopback)",
+            ),
+        ));
         match openapi.components.as_mut() {
-            Some(components) => components.add_security_scheme("bearer", scheme),
-            None => openapi.components = Some(ComponentsBuilder::new().security_scheme("bearer", scheme).build()),
+            Some(components) => {
+                components.add_security_scheme("bearer", scheme);
+                components.add_security_scheme("session", session);
+            }
+            None => {
+                openapi.components = Some(
+                    ComponentsBuilder::new().security_scheme("bearer", scheme).security_scheme("session", session).build(),
+                )
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ mod people;
 mod policies;
 mod raw;
 mod shape;
+pub mod signin;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -18,6 +19,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use people::{Contact, People, StaffMember, StaffRole};
 pub use policies::{parse_duration, LevelTarget, Policies, Selectors, SlaFacts, SlaPolicy};
 pub use raw::{LocationClass, LocationKind};
+pub use signin::{RolePolicy, Signin};
 
 use errors::SourceMap;
 use raw::RawConfig;
@@ -55,6 +57,8 @@ pub struct Config {
     pub people: People,
     /// Routing rules, SLA policies and escalation ladders.
     pub policies: Policies,
+    /// How people sign in.
+    pub signin: Signin,
 }
 
 /// How devices are discovered, bound and watched.
@@ -636,6 +640,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         people: &people,
     };
     let policies = policies::validate(raw.rules, raw.sla, raw.escalations, &known, map, errors);
+    let signin = signin::validate(raw.signin, map, errors);
 
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
     let devices = validate_devices(raw.devices, &raw.site.name, map, &catalog, errors);
@@ -694,6 +699,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         sync,
         people,
         policies,
+        signin,
     }
 }
 

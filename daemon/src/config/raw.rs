@@ -41,6 +41,8 @@ pub struct RawConfig {
     pub sla: Vec<RawSla>,
     #[serde(default)]
     pub escalations: Vec<RawEscalation>,
+    #[serde(default)]
+    pub signin: super::signin::RawSignin,
 }
 
 #[derive(Debug, Deserialize)]

@@ -209,6 +209,16 @@ impl Queries<'_> {
             .query_row(params![staff], |r| r.get(0))?)
     }
 
+    /// Whether `staff` has the unused recovery code hashing to `hash`.
+    pub fn has_recovery(&self, staff: &str, hash: &[u8]) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT 1 FROM recovery_codes WHERE staff = ?1 AND hash = ?2")?
+            .query_row(params![staff, hash], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// The session whose token hashes to `token_hash`.
     pub fn session_by_hash(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self

@@ -1,6 +1,7 @@
 //! The API's own request and response types. Store rows and journal events are turned into these before they go
 //! out, so the wire format changes only here, and the OpenAPI document is generated from the same types.
 
+mod access;
 mod devices;
 mod health;
 mod people;
@@ -11,6 +12,11 @@ mod tickets;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use access::{
+    EndedView, EnrolBody, EnrolledView, EnrolmentBody, EnrolmentCodeView, EnrolmentView, IssueEnrolmentBody, LockList,
+    LockView, MeView, NewTokenBody, NewTokenView, SessionList, SessionView, SignInBody, TokenList, TokenView, UserList,
+    UserView,
+};
 pub use devices::{DeviceList, DeviceView};
 pub use health::{HealthView, JournalHealth, MqttHealth, NotReadyView, PullStatusView, ReadyView, SyncStatusView};
 pub use people::{DndView, DutyView, GuestTierView, RosterView, StaffMemberView};
