@@ -70,6 +70,26 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Reads base32 (RFC 4648, padding and case ignored); `None` on any other character.
+pub fn from_base32(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.trim_end_matches('=').chars() {
+        let value = match c.to_ascii_uppercase() {
+            c @ 'A'..='Z' => c as u32 - 'A' as u32,
+            c @ '2'..='7' => c as u32 - '2' as u32 + 26,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
 /// The `otpauth://` URI an authenticator app scans: issuer and account name percent-encoded.
 pub fn uri(issuer: &str, account: &str, secret: &[u8]) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
@@ -121,6 +141,9 @@ mod tests {
         assert_eq!(base32(b""), "");
         assert_eq!(base32(b"f"), "MY");
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(from_base32("MZXW6YTBOI").unwrap(), b"foobar");
+        assert_eq!(from_base32("mzxw6ytboi======").unwrap(), b"foobar");
+        assert_eq!(from_base32("MZ1"), None);
         assert!(uri("Test Hotel", "ana", b"foobar").starts_with("otpauth://totp/Test%20Hotel:ana?secret=MZXW6YTBOI&"));
     }
 }
