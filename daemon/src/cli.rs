@@ -69,6 +69,9 @@ pub fn status(addr: std::net::SocketAddr) -> ExitCode {
             text(&pull["error"])
         );
     }
+    if !health["clock_warning"].is_null() {
+        println!("CLOCK:    {}", text(&health["clock_warning"]));
+    }
     if health["status"] == "ok" {
         ExitCode::SUCCESS
     } else {

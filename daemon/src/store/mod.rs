@@ -336,6 +336,12 @@ impl Reader {
         Ok(journal::tail(&self.conn)?.0)
     }
 
+    /// When the last journaled event happened (RFC 3339 UTC), if there is one.
+    pub fn last_event_at(&self) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self.conn.query_row("SELECT at FROM events ORDER BY seq DESC LIMIT 1", [], |r| r.get(0)).optional()?)
+    }
+
     /// Checks the whole chain.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         journal::verify(&self.conn)
