@@ -7,13 +7,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bellhop::config::Priority;
-use bellhop::engine::assign::Duty;
-use bellhop::engine::routing::GuestTier;
 use bellhop::event::EventBody;
 use bellhop::store::chain::{self, Link, GENESIS};
 use bellhop::sync::batch::{Builder, Row};
-use bellhop::ticket::{Action, Source, Status};
+use bellhop::vocab::Duty;
+use bellhop::vocab::GuestTier;
+use bellhop::vocab::Priority;
+use bellhop::vocab::{Action, Source, Status};
 use serde_json::{json, Value};
 use tv_protocol::ErrorCode;
 

@@ -69,7 +69,7 @@ impl Property {
         let config_path = dir.path().join("bellhop.toml");
         let text = base_config(&data_dir, broker.port, &(extra(dir.path()) + &ladder()));
         std::fs::write(&config_path, &text).unwrap();
-        let token = bellhop::cli::issue_token(&data_dir, bellhop::api::Role::Admin, "virtual time").unwrap();
+        let token = bellhop::cli::issue_token(&data_dir, bellhop::vocab::Role::Admin, "virtual time").unwrap();
         let start = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
         let clock = Arc::new(VirtualClock::new(start));
         Property { _dir: dir, _broker: broker, data_dir, config_path, text, token, start, clock }

@@ -210,7 +210,10 @@ async fn enrolment_sign_in_with_and_without_totp_idle_expiry_and_sign_out_everyw
     }
     let ana = cookie_pair(&set_cookie);
     let me = call(&addr, "GET", "/api/v1/auth/me", Auth::Cookie(&ana, false), None).await;
-    assert_eq!((me.status, me.body["actor"].clone(), me.body["language"].clone()), (200, json!("staff:ana"), json!("pt-PT")));
+    assert_eq!(
+        (me.status, me.body["actor"].clone(), me.body["language"].clone()),
+        (200, json!("staff:ana"), json!("pt-PT"))
+    );
 
     // A state-changing request with the cookie needs this gateway's Origin.
     let duty = json!({ "duty": "on" });
@@ -295,7 +298,8 @@ async fn enrolment_sign_in_with_and_without_totp_idle_expiry_and_sign_out_everyw
     assert!(outcomes.iter().filter(|o| *o == "failure").count() >= 5, "{outcomes:?}");
     assert_eq!(events.iter().filter(|(_, kind, _)| kind == "session_ended").count(), 2);
     let everything: String = events.iter().map(|(_, _, p)| p.as_str()).collect();
-    for secret in [ANA_PASSWORD, ADA_PASSWORD, enrol_code.as_str(), next.as_str(), recovery[0].as_str(), code.as_str()] {
+    for secret in [ANA_PASSWORD, ADA_PASSWORD, enrol_code.as_str(), next.as_str(), recovery[0].as_str(), code.as_str()]
+    {
         assert!(!everything.contains(secret), "the journal holds a secret: {secret}");
     }
     assert_chain_verifies(&rig.daemon.data_dir);
@@ -397,9 +401,14 @@ async fn every_endpoint_role_and_ownership_case() {
     };
     let hk = raise("hk.towels", "101").await;
     let eng = raise("eng.ac", "102").await;
-    let assigned =
-        call(&addr, "POST", &format!("/api/v1/tickets/{hk}/assign"), Auth::Bearer(&tokens["ada"]), Some(json!({ "staff": "bruno" })))
-            .await;
+    let assigned = call(
+        &addr,
+        "POST",
+        &format!("/api/v1/tickets/{hk}/assign"),
+        Auth::Bearer(&tokens["ada"]),
+        Some(json!({ "staff": "bruno" })),
+    )
+    .await;
     assert_eq!(assigned.status, 200, "{}", assigned.body);
 
     // (who, method, path, body, expected status). Every role on every kind of endpoint, and the ownership cases:
@@ -422,9 +431,27 @@ async fn every_endpoint_role_and_ownership_case() {
     every(&mut table, "GET", format!("/api/v1/tickets/{eng}/routing"), None, [403, 403, 200, 403, 200, 200, 200, 403]);
     every(&mut table, "POST", hk_comment.clone(), Some(note.clone()), [200, 200, 403, 200, 200, 200, 403, 403]);
     every(&mut table, "POST", eng_comment.clone(), Some(note.clone()), [403, 403, 200, 403, 200, 200, 403, 403]);
-    every(&mut table, "POST", format!("/api/v1/tickets/{eng}/assign"), Some(to_eva), [403, 403, 403, 403, 200, 200, 403, 403]);
-    every(&mut table, "POST", "/api/v1/staff/bruno/duty".into(), Some(on.clone()), [403, 200, 403, 200, 200, 200, 403, 403]);
-    every(&mut table, "POST", "/api/v1/staff/eva/duty".into(), Some(on.clone()), [403, 403, 200, 403, 200, 200, 403, 403]);
+    every(
+        &mut table,
+        "POST",
+        format!("/api/v1/tickets/{eng}/assign"),
+        Some(to_eva),
+        [403, 403, 403, 403, 200, 200, 403, 403],
+    );
+    every(
+        &mut table,
+        "POST",
+        "/api/v1/staff/bruno/duty".into(),
+        Some(on.clone()),
+        [403, 200, 403, 200, 200, 200, 403, 403],
+    );
+    every(
+        &mut table,
+        "POST",
+        "/api/v1/staff/eva/duty".into(),
+        Some(on.clone()),
+        [403, 403, 200, 403, 200, 200, 403, 403],
+    );
     every(&mut table, "GET", "/api/v1/staff".into(), None, [200, 200, 200, 200, 200, 200, 200, 403]);
     every(&mut table, "GET", "/api/v1/devices".into(), None, [200; 8]);
     every(&mut table, "GET", "/metrics".into(), None, [200; 8]);
@@ -432,7 +459,13 @@ async fn every_endpoint_role_and_ownership_case() {
     every(&mut table, "GET", "/api/v1/tokens".into(), None, [403, 403, 403, 403, 403, 200, 403, 403]);
     every(&mut table, "GET", "/api/v1/auth/locks".into(), None, [403, 403, 403, 403, 403, 200, 403, 403]);
     every(&mut table, "GET", "/api/v1/sessions?user=bruno".into(), None, [403, 200, 403, 403, 403, 200, 403, 403]);
-    every(&mut table, "POST", "/api/v1/users/bruno/enrolment".into(), Some(json!({})), [403, 403, 403, 403, 403, 201, 403, 403]);
+    every(
+        &mut table,
+        "POST",
+        "/api/v1/users/bruno/enrolment".into(),
+        Some(json!({})),
+        [403, 403, 403, 403, 403, 201, 403, 403],
+    );
     every(&mut table, "POST", "/api/v1/admin/reload".into(), None, [403, 403, 403, 403, 403, 200, 403, 403]);
     every(&mut table, "GET", "/api/v1/auth/me".into(), None, [200; 8]);
 

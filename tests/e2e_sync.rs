@@ -52,7 +52,14 @@ impl Journal {
         let mut txn = self.store.begin().unwrap();
         for i in 0..n {
             let body = if i % 3 == 2 {
-                EventBody::TokenCreated { token: format!("t{i}"), role: "staff".into(), label: "desk \"β\"".into() }
+                EventBody::TokenCreated {
+                    token: format!("t{i}"),
+                    role: "staff".into(),
+                    label: "desk \"β\"".into(),
+                    owner: None,
+                    department: None,
+                    expires_at: None,
+                }
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }
             };

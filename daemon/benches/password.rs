@@ -19,7 +19,11 @@ fn main() {
         best = best.min(one.elapsed().as_secs_f64());
     }
     let mean = started.elapsed().as_secs_f64() / f64::from(n);
-    println!("pbkdf2-hmac-sha256, {ITERATIONS} iterations: mean {:.1} ms, best {:.1} ms over {n} checks", mean * 1e3, best * 1e3);
+    println!(
+        "pbkdf2-hmac-sha256, {ITERATIONS} iterations: mean {:.1} ms, best {:.1} ms over {n} checks",
+        mean * 1e3,
+        best * 1e3
+    );
     println!(
         "cap: {CONCURRENT_HASHES} at a time, {WAITING_HASHES} waiting: at most {:.1} sign-ins checked per second; a burst \
          beyond {} waiting is answered 503 at once",

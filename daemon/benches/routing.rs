@@ -10,11 +10,11 @@ use std::collections::VecDeque;
 use std::hint::black_box;
 use std::time::Instant;
 
-use bellhop::config::{CatalogItem, Location, LocationClass, LocationKind, Priority};
-use bellhop::engine::assign::{choose, weight, Candidate, Duty, Need};
-use bellhop::engine::routing::{route, Conditions, GuestTier, Outcome, Rule, Subject};
+use bellhop::engine::assign::{choose, weight, Candidate, Need};
+use bellhop::engine::routing::{route, Conditions, Outcome, Rule, Subject};
 use bellhop::engine::shifts::{ShiftPattern, Window};
-use bellhop::ticket::Source;
+use bellhop::vocab::Source;
+use bellhop::vocab::{CatalogItem, Duty, GuestTier, Location, LocationClass, LocationKind, Priority};
 use jiff::civil::{date, Weekday};
 
 const RULES: usize = 1_000;

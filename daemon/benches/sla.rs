@@ -27,10 +27,10 @@ use std::time::{Duration, Instant};
 
 use bellhop::clock::{Clock, SystemClock};
 use bellhop::core::{Command, CoreHandle, NewTicketRequest};
-use bellhop::engine::assign::Duty;
 use bellhop::event::EventBody;
 use bellhop::store::Store;
-use bellhop::ticket::Source;
+use bellhop::vocab::Duty;
+use bellhop::vocab::Source;
 use tokio::sync::{broadcast, watch, Semaphore};
 
 /// Level 1 of policy `i` falls due `FIRST_S + i * STEP_S` seconds after creation.

@@ -5,12 +5,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::api::{hash_secret, new_token, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::core::accounts::{self, AccountChange};
 use crate::core::CoreError;
+use crate::credentials::codes::{hash as hash_secret, new_token};
 use crate::store::{Reader, Store, TokenRecord};
+use crate::vocab::Role;
 
 const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;

@@ -5,11 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::account_cli::NewToken;
-use crate::api::Role;
 use crate::clock::SystemClock;
 use crate::store::{Reader, Store};
-
-pub use crate::demo::{demo, DemoArgs};
+use crate::vocab::Role;
 
 /// Exit status when the data is bad (sysexits EX_DATAERR).
 const EX_DATAERR: u8 = 65;

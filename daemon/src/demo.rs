@@ -13,9 +13,9 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tv_protocol::{AckResult, Request};
 
-use crate::api::Role;
 use crate::broker::LocalBroker;
 use crate::sim::{start_tv, Answered, TvSpec};
+use crate::vocab::Role;
 use crate::{app, cli, config};
 
 /// Options of `bellhop demo`.
@@ -150,12 +150,12 @@ fn print_answer(a: &Answered) {
 /// Puts the demo's housekeepers and engineers on duty (journaled with actor `demo`), so tickets are assigned.
 fn clock_in_everyone(config: &config::Config) -> anyhow::Result<()> {
     let mut store = crate::store::Store::open(&config.storage.data_dir)?;
-    for member in config.people.staff.values().filter(|m| m.role == config::StaffRole::Staff) {
+    for member in config.people.staff.values().filter(|m| m.role == crate::vocab::Role::Staff) {
         let (reply, _) = tokio::sync::oneshot::channel();
         let command = crate::core::Command::SetDuty {
             actor: "demo".into(),
             staff: member.id.clone(),
-            duty: crate::engine::assign::Duty::On,
+            duty: crate::vocab::Duty::On,
             reply,
         };
         crate::core::apply_once(&mut store, config, &crate::clock::SystemClock, command)?;

@@ -1,10 +1,8 @@
 //! The journal's events: one closed enum, serialised as the event's JSON payload.
 
+use crate::vocab::{Action, Priority, Source, Status};
 use serde::{Deserialize, Serialize};
 use tv_protocol::ErrorCode;
-
-use crate::config::Priority;
-use crate::ticket::{Action, Source, Status};
 
 /// One state change. The `kind` tag doubles as the journal's `kind` column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -245,16 +243,16 @@ pub enum EventBody {
         /// Staff id.
         staff: String,
         /// `on`, `break` or `off`.
-        duty: crate::engine::assign::Duty,
+        duty: crate::vocab::Duty,
         /// What it was.
-        was: crate::engine::assign::Duty,
+        was: crate::vocab::Duty,
     },
     /// A location's guest tier changed (front desk, or a PMS link).
     GuestTierChanged {
         /// Location id.
         location: String,
         /// `standard`, `vip` or `long_stay`.
-        tier: crate::engine::routing::GuestTier,
+        tier: crate::vocab::GuestTier,
     },
     /// A ticket's SLA flag changed colour.
     SlaFlagChanged {
@@ -480,6 +478,25 @@ pub struct Event {
     /// What happened.
     #[serde(flatten)]
     pub body: EventBody,
+}
+
+impl From<crate::engine::devices::Change> for EventBody {
+    fn from(change: crate::engine::devices::Change) -> EventBody {
+        use crate::engine::devices::Change;
+        match change {
+            Change::Seen { device, device_kind, location, model, firmware, addresses, via } => {
+                EventBody::DeviceSeen { device, device_kind, location, model, firmware, addresses, via }
+            }
+            Change::Updated { device, device_kind, location, model, firmware, addresses } => {
+                EventBody::DeviceUpdated { device, device_kind, location, model, firmware, addresses }
+            }
+            Change::Bound { device, location, state, reason } => {
+                EventBody::DeviceBound { device, location, state, reason }
+            }
+            Change::ClaimConflict { device, bound, claim } => EventBody::DeviceClaimConflict { device, bound, claim },
+            Change::Liveness { device, online, via } => EventBody::DeviceLiveness { device, online, via },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -29,4 +29,4 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod systemd;
-pub mod ticket;
+pub mod vocab;

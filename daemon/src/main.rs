@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bellhop::config::{self, Broker, Config};
-use bellhop::{account_cli, app, cli, logging};
+use bellhop::{account_cli, app, cli, demo, logging};
 
 /// Exit status for a bad configuration or command line (sysexits EX_USAGE).
 const EX_USAGE: u8 = 64;
@@ -103,7 +103,7 @@ enum Cmd {
         command: UserCmd,
     },
     /// Run a simulated property: a local Mosquitto, the daemon, and TVs that raise requests.
-    Demo(cli::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Import locations or staff from a CSV file into {data_dir}/imported.toml; nothing is imported when any row or
     /// the resulting configuration is bad. Reload the daemon afterwards (systemctl reload bellhop).
     Import {
@@ -364,9 +364,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Demo(demo) => {
+        Cmd::Demo(args) => {
             logging::init("warn");
-            cli::demo(demo)
+            demo::demo(args)
         }
     }
 }

@@ -10,7 +10,7 @@ use tv_protocol::{Ack, AckResult, ErrorCode};
 use crate::config::Config;
 use crate::core::{CoreStats, SlaCounters, TARGETS};
 use crate::store::{Reader, StoreError};
-use crate::ticket::Status;
+use crate::vocab::Status;
 
 const RESULTS: [(AckResult, &str); 4] = [
     (AckResult::Accepted, "accepted"),

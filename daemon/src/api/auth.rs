@@ -10,10 +10,6 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
-use base64::Engine;
-use ring::digest::{digest, SHA256};
-use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::server::ConnectionInfo;
@@ -22,47 +18,7 @@ use super::throttle::{Hold, Key, ADDRESS_FACTOR};
 use super::ApiState;
 use crate::config::{Config, StaffMember};
 use crate::store::{TokenRecord, Visibility};
-
-/// What a token may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Works tickets.
-    Staff,
-    /// Works tickets and gets escalations.
-    Supervisor,
-    /// Gets escalations and reports.
-    Manager,
-    /// Everything.
-    Admin,
-    /// Reads tickets and reports.
-    Analytics,
-    /// Devices, controllers and health.
-    Installer,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 6] =
-        [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics, Role::Installer];
-
-    /// The spelling used in the CLI and the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Staff => "staff",
-            Role::Supervisor => "supervisor",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-            Role::Analytics => "analytics",
-            Role::Installer => "installer",
-        }
-    }
-
-    /// Parses the spelling.
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+use crate::vocab::Role;
 
 /// Roles that may read tickets.
 pub const READ_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics];
@@ -194,20 +150,7 @@ pub fn too_many(hold: Hold, message: &str) -> ApiError {
     error
 }
 
-/// The SHA-256 of a token secret, as stored.
-pub fn hash_secret(secret: &str) -> Vec<u8> {
-    digest(&SHA256, secret.as_bytes()).as_ref().to_vec()
-}
-
-/// A fresh token: its public id, and the secret to hand out once.
-pub fn new_token() -> Result<(String, String), ring::error::Unspecified> {
-    let rng = SystemRandom::new();
-    let mut secret = [0u8; 32];
-    rng.fill(&mut secret)?;
-    let secret = format!("bh_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
-    let id = hex::encode(&hash_secret(&secret)[..6]);
-    Ok((id, secret))
-}
+pub use crate::credentials::codes::{hash as hash_secret, new_token};
 
 /// The secret of an `Authorization: Bearer <token>` value; the scheme's name is case-insensitive.
 fn bearer_secret(header: &str) -> Option<&str> {

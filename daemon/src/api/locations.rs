@@ -12,7 +12,7 @@ use super::reply::Reply;
 use super::views::{DndBody, DndView, ErrorBody, GuestTierBody, GuestTierView};
 use super::ApiState;
 use crate::core::{Command, LocationChange};
-use crate::engine::routing::GuestTier;
+use crate::vocab::GuestTier;
 
 #[utoipa::path(put, path = "/api/v1/locations/{id}/guest-tier", tag = "locations", security(("bearer" = [])),
     params(("id" = String, Path, description = "A location id")), request_body = GuestTierBody,

@@ -18,11 +18,11 @@ mod router;
 mod server;
 mod session;
 mod signin;
+mod staff;
 mod throttle;
+mod tickets;
 mod tokens;
 mod users;
-mod staff;
-mod tickets;
 pub mod views;
 
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use auth::{hash_secret, new_token, Role};
+pub use auth::{hash_secret, new_token};
 pub use error::ApiError;
 pub use server::{ConnectionInfo, Limits};
 pub use session::Access;

@@ -56,7 +56,10 @@ impl Modify for BearerScheme {
             }
             None => {
                 openapi.components = Some(
-                    ComponentsBuilder::new().security_scheme("bearer", scheme).security_scheme("session", session).build(),
+                    ComponentsBuilder::new()
+                        .security_scheme("bearer", scheme)
+                        .security_scheme("session", session)
+                        .build(),
                 )
             }
         }

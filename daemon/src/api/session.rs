@@ -109,8 +109,15 @@ pub fn forget(state: &ApiState, session: &str) {
 /// Journals a new lock and tells admins in the log.
 pub async fn journal_lock(state: &Arc<ApiState>, lock: &NewLock) {
     let (scope, key) = lock.key.describe();
-    tracing::warn!(scope, key, failures = lock.failures, seconds = lock.duration.as_secs(), "Sign-in locked after repeated failures.");
-    let until = jiff::Timestamp::now() + jiff::SignedDuration::try_from(lock.duration).unwrap_or(jiff::SignedDuration::ZERO);
+    tracing::warn!(
+        scope,
+        key,
+        failures = lock.failures,
+        seconds = lock.duration.as_secs(),
+        "Sign-in locked after repeated failures."
+    );
+    let until =
+        jiff::Timestamp::now() + jiff::SignedDuration::try_from(lock.duration).unwrap_or(jiff::SignedDuration::ZERO);
     let body = EventBody::SignInLocked {
         scope: scope.into(),
         key,
@@ -123,7 +130,9 @@ pub async fn journal_lock(state: &Arc<ApiState>, lock: &NewLock) {
 /// Journals something that happened at the door (an attempt, a lock); a failure to store it is logged.
 pub async fn record(state: &Arc<ApiState>, actor: &str, body: EventBody) {
     let actor = actor.to_owned();
-    if let Err(error) = state.core.call(|reply| Command::Record { actor, body, reply }).await.and_then(|r| r.map(|_| ())) {
+    if let Err(error) =
+        state.core.call(|reply| Command::Record { actor, body, reply }).await.and_then(|r| r.map(|_| ()))
+    {
         tracing::error!(%error, "A sign-in event could not be journaled.");
     }
 }

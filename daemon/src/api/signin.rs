@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::{too_many, Anyone, Caller, Role};
+use super::auth::{too_many, Anyone, Caller};
 use super::error::ApiError;
 use super::extract::{JsonBody, Query};
 use super::reply::Reply;
@@ -31,6 +31,7 @@ use crate::core::{Command, CoreError};
 use crate::credentials::{codes, password, qr, totp};
 use crate::event::EventBody;
 use crate::store::{AccountRecord, SessionRecord};
+use crate::vocab::Role;
 
 impl FromRequestParts<Arc<ApiState>> for ConnectionInfo {
     type Rejection = ApiError;
@@ -46,9 +47,7 @@ fn wrong() -> ApiError {
 }
 
 fn rfc3339_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
+    jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).unwrap_or_default()
 }
 
 /// Refuses an attempt the throttle holds back (account or address).
@@ -184,16 +183,15 @@ pub async fn enrol(
     let config = state.config.borrow().clone();
     let secret = account.enrolment_totp.clone().unwrap_or_default();
     let totp_step = match body.totp.as_deref().map(str::trim) {
-        Some(code) => Some(
-            totp::check(&secret, code, jiff::Timestamp::now().as_second(), None)
-                .ok_or_else(|| invalid("the authenticator code is wrong; check the phone's clock and try again".into()))?,
-        ),
-        None if totp_required(&config, &member) => {
-            return Err(invalid(format!(
-                "the {} role needs a second factor: scan the QR code from /api/v1/auth/enrolment and send a code as totp",
-                member.role.as_str()
-            )))
+        Some(code) => {
+            Some(totp::check(&secret, code, jiff::Timestamp::now().as_second(), None).ok_or_else(|| {
+                invalid("the authenticator code is wrong; check the phone's clock and try again".into())
+            })?)
         }
+        None if totp_required(&config, &member) => return Err(invalid(format!(
+            "the {} role needs a second factor: scan the QR code from /api/v1/auth/enrolment and send a code as totp",
+            member.role.as_str()
+        ))),
         None => None,
     };
     let recovery = match totp_step {
@@ -256,7 +254,9 @@ pub async fn sign_in(
         .await
         .map_err(|busy| ApiError::unavailable(busy.to_string()))?;
     let (member, account) = match (member, account) {
-        (Some(member), Some(account)) if matches && !account.disabled && account.password.is_some() => (member, account),
+        (Some(member), Some(account)) if matches && !account.disabled && account.password.is_some() => {
+            (member, account)
+        }
         (member, account) => {
             let reason = match (&member, &account) {
                 (None, _) => "unknown user",
@@ -376,7 +376,13 @@ pub async fn me(State(state): State<Arc<ApiState>>, caller: Caller<Anyone>) -> R
 }
 
 /// Ends sessions through the core.
-async fn end(state: &Arc<ApiState>, actor: String, staff: &str, session: Option<String>, why: &str) -> Result<u32, ApiError> {
+async fn end(
+    state: &Arc<ApiState>,
+    actor: String,
+    staff: &str,
+    session: Option<String>,
+    why: &str,
+) -> Result<u32, ApiError> {
     let (id, only) = (staff.to_owned(), session.clone());
     let before = state.reads.with(move |r| r.accounts().sessions(Some(&id))).await?;
     let ending: Vec<String> =

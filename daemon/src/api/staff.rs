@@ -11,7 +11,7 @@ use super::reply::Reply;
 use super::views::{DutyBody, DutyView, ErrorBody, RosterView, StaffMemberView};
 use super::ApiState;
 use crate::core::Command;
-use crate::engine::assign::Duty;
+use crate::vocab::Duty;
 
 #[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])),
     responses(

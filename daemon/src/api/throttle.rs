@@ -108,7 +108,12 @@ impl Throttle {
         if entries.len() >= MAX_KEYS && !entries.contains_key(key) {
             entries.retain(|_, e| now.duration_since(e.last) < FORGET_AFTER && e.locked_until.is_some_and(|u| u > now));
         }
-        let entry = entries.entry(key.clone()).or_insert(Entry { failures: 0, last: now, next_allowed: now, locked_until: None });
+        let entry = entries.entry(key.clone()).or_insert(Entry {
+            failures: 0,
+            last: now,
+            next_allowed: now,
+            locked_until: None,
+        });
         if now.duration_since(entry.last) >= FORGET_AFTER || entry.locked_until.is_some_and(|u| u <= now) {
             *entry = Entry { failures: 0, last: now, next_allowed: now, locked_until: None };
         }

@@ -18,7 +18,7 @@ use super::views::{
 use super::ApiState;
 use crate::core::{Command, NewTicketRequest};
 use crate::store::TicketFilter;
-use crate::ticket::{Action, Source, Status};
+use crate::vocab::{Action, Source, Status};
 
 /// The default and largest page sizes.
 const DEFAULT_LIMIT: u32 = 50;
@@ -263,10 +263,7 @@ async fn in_scope(state: &ApiState, who: &Principal, number: &str) -> Result<(),
     if who.may_act_on(&ticket.department, ticket.assignee.as_deref()) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "ticket {number} belongs to {} and is not assigned to you",
-            ticket.department
-        )))
+        Err(ApiError::forbidden(format!("ticket {number} belongs to {} and is not assigned to you", ticket.department)))
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 
-use super::auth::{Administer, Caller, Role};
+use super::auth::{Administer, Caller};
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::reply::Reply;
@@ -13,6 +13,7 @@ use super::ApiState;
 use crate::account_cli::{token_change, NewToken};
 use crate::core::accounts::AccountChange;
 use crate::core::Command;
+use crate::vocab::Role;
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "people", security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "Every token (never a secret)", body = TokenList),
@@ -70,8 +71,7 @@ pub async fn create(
             .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string()
     });
-    let token =
-        NewToken { role, label: body.name, owner: Some(body.owner), department: body.department, expires_at };
+    let token = NewToken { role, label: body.name, owner: Some(body.owner), department: body.department, expires_at };
     let (secret, change) = token_change(token)?;
     let id = match &change {
         AccountChange::CreateToken { record, .. } => record.id.clone(),

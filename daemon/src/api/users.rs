@@ -10,7 +10,7 @@ use super::auth::{Administer, Caller};
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::reply::Reply;
-use super::views::{ErrorBody, IssueEnrolmentBody, EnrolmentCodeView, LockList, LockView, UserList, UserView};
+use super::views::{EnrolmentCodeView, ErrorBody, IssueEnrolmentBody, LockList, LockView, UserList, UserView};
 use super::ApiState;
 use crate::account_cli::{account_state, enrolment_change};
 use crate::core::accounts::AccountChange;
@@ -32,7 +32,8 @@ pub async fn list(State(state): State<Arc<ApiState>>, _: Caller<Administer>) -> 
                     let account = r.accounts().account(id)?;
                     let left = r.accounts().recovery_left(id)?;
                     let sessions = r.accounts().sessions(Some(id))?;
-                    let live = sessions.iter().filter(|s| now < s.expires_ms && now < s.last_seen_ms + s.idle_ms).count();
+                    let live =
+                        sessions.iter().filter(|s| now < s.expires_ms && now < s.last_seen_ms + s.idle_ms).count();
                     Ok((account, left, live as u32))
                 })
                 .collect::<Result<Vec<_>, crate::store::StoreError>>()

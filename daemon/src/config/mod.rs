@@ -6,6 +6,7 @@ mod policies;
 mod raw;
 mod shape;
 pub mod signin;
+pub mod sync;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,14 +14,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 pub use errors::{ConfigError, ConfigErrors};
-pub use people::{Contact, People, StaffMember, StaffRole};
+pub use people::{Contact, People, StaffMember};
 pub use policies::{parse_duration, LevelTarget, Policies, Selectors, SlaFacts, SlaPolicy};
-pub use raw::{LocationClass, LocationKind};
 pub use signin::{RolePolicy, Signin};
 
+use crate::vocab::{CatalogItem, Location};
 use errors::SourceMap;
 use raw::RawConfig;
 
@@ -52,7 +51,7 @@ pub struct Config {
     /// Devices: binding, liveness and discovery.
     pub devices: Devices,
     /// Upload of the journal to head office, when configured.
-    pub sync: Option<crate::sync::SyncConfig>,
+    pub sync: Option<sync::SyncConfig>,
     /// Shifts, staff and outside contacts.
     pub people: People,
     /// Routing rules, SLA policies and escalation ladders.
@@ -223,85 +222,6 @@ pub struct Department {
     pub calendar: crate::engine::calendar::Calendar,
     /// Whether do-not-disturb at a location pauses the clocks of its tickets there (housekeeping).
     pub pause_on_dnd: bool,
-}
-
-/// How urgent a ticket is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    /// Safety, SOS, power outage.
-    Critical,
-    /// AC, heating.
-    High,
-    /// Leaking faucet, wifi.
-    Medium,
-    /// Extra pillow, information.
-    Low,
-}
-
-impl Priority {
-    /// Every priority, most urgent first.
-    pub const ALL: [Priority; 4] = [Priority::Critical, Priority::High, Priority::Medium, Priority::Low];
-
-    /// The name in files, JSON and SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Critical => "critical",
-            Priority::High => "high",
-            Priority::Medium => "medium",
-            Priority::Low => "low",
-        }
-    }
-
-    /// Parses a name.
-    pub fn parse(s: &str) -> Option<Priority> {
-        Priority::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
-
-/// One thing a guest or a controller can ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogItem {
-    /// The code devices send, e.g. `hk.towels`.
-    pub code: String,
-    /// A grouping for reports and menus.
-    pub category: String,
-    /// The department that owns its tickets.
-    pub department: String,
-    /// The default priority.
-    pub priority: Priority,
-    /// The estimate told to the guest, in minutes.
-    pub eta_min: Option<u32>,
-    /// The largest quantity one request may ask for.
-    pub max_qty: u8,
-    /// The SLA policy its tickets follow, unless a routing rule says otherwise; chosen by precedence when `None`.
-    pub sla: Option<String>,
-    /// The skill staff need to take its tickets, unless a routing rule says otherwise.
-    pub skill: Option<String>,
-    /// Whether it is an emergency (SOS, fire, medical).
-    pub emergency: bool,
-    /// Whether guests may ask for it from a device (it is on the menu); internal items (controller alarms,
-    /// device outages) are not.
-    pub guest: bool,
-    /// The menu label per language tag.
-    pub labels: BTreeMap<String, String>,
-}
-
-/// A room or an area.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// Its id, as used in device topics.
-    pub id: String,
-    /// Room or area.
-    pub kind: LocationKind,
-    /// Building, when the property has several.
-    pub building: Option<String>,
-    /// Wing.
-    pub wing: Option<String>,
-    /// Floor.
-    pub floor: Option<i32>,
-    /// Standard, suite or VIP.
-    pub class: LocationClass,
 }
 
 impl Config {

@@ -2,65 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
 use super::errors::{ConfigError, SourceMap};
 use super::raw::{RawContact, RawShift, RawStaff};
 use crate::engine::shifts::{parse_weekday, Schedule, ShiftPattern, Window};
-
-/// What a member of staff may do, and where escalation finds them. Ordered from the bottom of the ladder up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StaffRole {
-    /// Does the work.
-    Staff,
-    /// Leads a department's shift.
-    Supervisor,
-    /// Runs a department.
-    Manager,
-    /// Runs the property (the general manager, the duty manager); not tied to a department.
-    Admin,
-    /// Reads reports; works no tickets and is on no escalation ladder.
-    Analytics,
-    /// Works devices and room controllers; works no tickets and is on no escalation ladder.
-    Installer,
-}
-
-impl StaffRole {
-    /// The escalation ladder, bottom first.
-    pub const LADDER: [StaffRole; 4] = [StaffRole::Staff, StaffRole::Supervisor, StaffRole::Manager, StaffRole::Admin];
-    /// Every role on the roster.
-    pub const ALL: [StaffRole; 6] = [
-        StaffRole::Staff,
-        StaffRole::Supervisor,
-        StaffRole::Manager,
-        StaffRole::Admin,
-        StaffRole::Analytics,
-        StaffRole::Installer,
-    ];
-
-    /// The spelling in files and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffRole::Staff => "staff",
-            StaffRole::Supervisor => "supervisor",
-            StaffRole::Manager => "manager",
-            StaffRole::Admin => "admin",
-            StaffRole::Analytics => "analytics",
-            StaffRole::Installer => "installer",
-        }
-    }
-
-    /// Whether tickets are assigned to people with this role.
-    pub fn works_tickets(self) -> bool {
-        StaffRole::LADDER.contains(&self)
-    }
-
-    /// Parses the spelling.
-    pub fn parse(text: &str) -> Option<StaffRole> {
-        StaffRole::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-}
+use crate::vocab::Role;
 
 /// One member of staff.
 #[derive(Clone, Debug)]
@@ -70,7 +15,7 @@ pub struct StaffMember {
     /// Their name.
     pub name: String,
     /// Their role.
-    pub role: StaffRole,
+    pub role: Role,
     /// The departments they work for (an admin needs none).
     pub departments: Vec<String>,
     /// Their skills.
@@ -161,21 +106,19 @@ pub(super) fn validate(
         if people.contacts.contains_key(&member.id) {
             errors.push(map.at(&key("id"), format!("{:?} is also a contact's id; ids must be unique", member.id)));
         }
-        let role = StaffRole::parse(&member.role).unwrap_or_else(|| {
+        let role = Role::parse(&member.role).unwrap_or_else(|| {
             errors.push(map.at(
                 &key("role"),
                 format!("{:?} is not staff, supervisor, manager, admin, analytics or installer", member.role),
             ));
-            StaffRole::Staff
+            Role::Staff
         });
         for department in &member.departments {
             if !departments.contains(department) {
                 errors.push(map.at(&key("departments"), format!("no [[departments]] entry has code {department:?}")));
             }
         }
-        if member.departments.is_empty()
-            && matches!(role, StaffRole::Staff | StaffRole::Supervisor | StaffRole::Manager)
-        {
+        if member.departments.is_empty() && matches!(role, Role::Staff | Role::Supervisor | Role::Manager) {
             errors.push(map.at(
                 &key("departments"),
                 "name at least one department (only an admin, analytics or installer may have none)",

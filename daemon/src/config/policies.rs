@@ -3,21 +3,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::errors::{ConfigError, SourceMap};
-use super::people::{weekdays, People, StaffRole};
+use super::people::{weekdays, People};
 use super::raw::{RawDepartment, RawEscalation, RawRule, RawSla};
-use super::{CatalogItem, LocationClass, Priority};
 use crate::engine::calendar::{parse_openings, Calendar};
-use crate::engine::routing::{Conditions, GuestTier, Outcome, Rule};
+use crate::engine::routing::{Conditions, Outcome, Rule};
 use crate::engine::shifts::{ShiftPattern, Window};
 use crate::engine::sla::{Anchor, LevelSpec, Policy, Until};
-use crate::ticket::Source;
+use crate::vocab::{CatalogItem, GuestTier, LocationClass, Priority, Role, Source};
 
 /// Who an escalation level notifies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LevelTarget {
     /// Everyone with this role in the ticket's department who is on shift (`staff` is the assignee, or the
     /// department's staff on duty when nobody has the ticket; `admin` is property-wide).
-    Role(StaffRole),
+    Role(Role),
     /// One member of staff.
     Person(String),
     /// An outside contact.
@@ -165,27 +164,27 @@ fn built_in(priority: Priority) -> SlaPolicy {
             5,
             30,
             vec![
-                level(Anchor::Created, 0, Until::Resolved, StaffRole::Manager),
-                level(Anchor::Resolution, 0, Until::Resolved, StaffRole::Admin),
+                level(Anchor::Created, 0, Until::Resolved, Role::Manager),
+                level(Anchor::Resolution, 0, Until::Resolved, Role::Admin),
             ],
         ),
         Priority::High => (
             10,
             60,
             vec![
-                level(Anchor::Created, 15 * MINUTE, Until::Acknowledged, StaffRole::Supervisor),
-                level(Anchor::Resolution, 0, Until::Resolved, StaffRole::Manager),
+                level(Anchor::Created, 15 * MINUTE, Until::Acknowledged, Role::Supervisor),
+                level(Anchor::Resolution, 0, Until::Resolved, Role::Manager),
             ],
         ),
         Priority::Medium => (
             15,
             120,
             vec![
-                level(Anchor::Created, 30 * MINUTE, Until::Acknowledged, StaffRole::Supervisor),
-                level(Anchor::Resolution, 0, Until::Resolved, StaffRole::Manager),
+                level(Anchor::Created, 30 * MINUTE, Until::Acknowledged, Role::Supervisor),
+                level(Anchor::Resolution, 0, Until::Resolved, Role::Manager),
             ],
         ),
-        Priority::Low => (30, 240, vec![level(Anchor::Created, 120 * MINUTE, Until::Resolved, StaffRole::Manager)]),
+        Priority::Low => (30, 240, vec![level(Anchor::Created, 120 * MINUTE, Until::Resolved, Role::Manager)]),
     };
     let (levels, targets) = ladder.into_iter().unzip();
     SlaPolicy {
@@ -411,7 +410,7 @@ fn ladders(
                 Some(("contact", id)) if known.people.contacts.contains_key(id) => {
                     Some(LevelTarget::Contact(id.into()))
                 }
-                None => StaffRole::parse(&level.to).map(LevelTarget::Role),
+                None => Role::parse_ladder(&level.to).map(LevelTarget::Role),
                 _ => None,
             };
             match target {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::Priority;
+use crate::vocab::{LocationClass, LocationKind, Priority};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +28,7 @@ pub struct RawConfig {
     pub grms: Option<firmware_bridge::GrmsConfig>,
     #[serde(default)]
     pub devices: RawDevices,
-    pub sync: Option<crate::sync::SyncConfig>,
+    pub sync: Option<super::sync::SyncConfig>,
     #[serde(default)]
     pub shifts: Vec<RawShift>,
     #[serde(default)]
@@ -361,9 +361,9 @@ pub struct RawRule {
     #[serde(default)]
     pub classes: Vec<LocationClass>,
     #[serde(default)]
-    pub sources: Vec<crate::ticket::Source>,
+    pub sources: Vec<crate::vocab::Source>,
     #[serde(default)]
-    pub guest_tiers: Vec<crate::engine::routing::GuestTier>,
+    pub guest_tiers: Vec<crate::vocab::GuestTier>,
     #[serde(default)]
     pub days: Vec<String>,
     pub hours: Option<String>,
@@ -391,11 +391,11 @@ pub struct RawSla {
     #[serde(default)]
     pub departments: Vec<String>,
     #[serde(default)]
-    pub guest_tiers: Vec<crate::engine::routing::GuestTier>,
+    pub guest_tiers: Vec<crate::vocab::GuestTier>,
     #[serde(default)]
     pub classes: Vec<LocationClass>,
     #[serde(default)]
-    pub sources: Vec<crate::ticket::Source>,
+    pub sources: Vec<crate::vocab::Source>,
 }
 
 fn default_yellow() -> u8 {
@@ -457,29 +457,6 @@ pub struct RawLocation {
     pub floor: Option<i32>,
     #[serde(default)]
     pub class: LocationClass,
-}
-
-/// A guest room or a public or back-of-house area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LocationKind {
-    /// A guest room, patient room or office.
-    Room,
-    /// A lobby, corridor, pool, kitchen or other area.
-    Area,
-}
-
-/// The class of a location, for routing and SLAs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LocationClass {
-    /// An ordinary room or area.
-    #[default]
-    Standard,
-    /// A suite.
-    Suite,
-    /// A room kept for VIP guests.
-    Vip,
 }
 
 /// Head office's configuration document: the sections it manages, each replacing the local file's when present.

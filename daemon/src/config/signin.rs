@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::errors::{ConfigError, SourceMap};
-use super::people::StaffRole;
+use crate::vocab::Role as StaffRole;
 
 /// `[signin]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -102,7 +102,9 @@ pub fn validate(raw: RawSignin, map: &SourceMap<'_>, errors: &mut Vec<ConfigErro
         let key = |field: &str| format!("signin.roles.{name}.{field}");
         let Some(role) = StaffRole::parse(&name) else {
             let roles: Vec<&str> = StaffRole::ALL.iter().map(|r| r.as_str()).collect();
-            errors.push(map.at(&format!("signin.roles.{name}"), format!("{name:?} is not a role; use {}", roles.join(", "))));
+            errors.push(
+                map.at(&format!("signin.roles.{name}"), format!("{name:?} is not a role; use {}", roles.join(", "))),
+            );
             continue;
         };
         let mut rules = default_policy(role);

@@ -1,6 +1,7 @@
 //! Tests of parsing and validation: every error names file, key and line, and all are reported at once.
 
 use super::*;
+use crate::vocab::{GuestTier, Priority, Role};
 
 const MINIMAL: &str = r#"
 [site]
@@ -342,7 +343,7 @@ priority = "high"
 #[test]
 fn roster_rules_and_sla_policies_are_validated_and_chosen_by_precedence() {
     let config = parse(Path::new("b.toml"), &format!("{MINIMAL}{STAFFED}")).unwrap();
-    assert_eq!(config.people.staff["rui"].role, StaffRole::Supervisor);
+    assert_eq!(config.people.staff["rui"].role, Role::Supervisor);
     assert_eq!(config.people.staff["ana"].max_open, 10);
     assert_eq!(config.policies.rules[0].name, "vip-floor");
     assert_eq!(config.limits.device, crate::engine::flood::Rate { per_minute: 6, burst: 10 });
@@ -356,9 +357,9 @@ fn roster_rules_and_sla_policies_are_validated_and_chosen_by_precedence() {
         department: "housekeeping",
         guest_tier: tier,
         class: None,
-        source: crate::ticket::Source::Tv,
+        source: crate::vocab::Source::Tv,
     };
-    use crate::engine::routing::GuestTier;
+
     let policies = &config.policies;
     assert_eq!(policies.sla_for(None, &facts(GuestTier::Vip)).name, "vip", "the more specific policy wins");
     assert_eq!(policies.sla_for(None, &facts(GuestTier::Standard)).name, "low-any");

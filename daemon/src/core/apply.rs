@@ -5,15 +5,15 @@ use tv_protocol::{Ack, ErrorCode, Feedback, FeedbackKind, Rejection, Request};
 use super::command::{
     Command, CoreError, DeviceObservation, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
 };
-use crate::config::{CatalogItem, Config};
+use crate::config::Config;
 use crate::engine::devices::{self as device_rules, Observation, Rules, Verdict};
 use crate::engine::flood::{Flood, Limited};
 use crate::engine::intake::{self, Decision, Facts};
 use crate::engine::lifecycle::{self, IllegalTransition};
 use crate::engine::sla::{Input, Pause};
 use crate::event::EventBody;
-use crate::store::{Device, NewTicket, StoreError, Ticket, Txn};
-use crate::ticket::{Action, Source};
+use crate::store::{NewTicket, StoreError, Ticket, Txn};
+use crate::vocab::{Action, CatalogItem, Device, Source};
 
 /// The longest comment staff may add, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -405,7 +405,7 @@ impl Cx<'_, '_> {
         }
         match feedback.kind {
             FeedbackKind::Rating { stars, comment } => {
-                if ticket.status.is_open() || ticket.status == crate::ticket::Status::Cancelled {
+                if ticket.status.is_open() || ticket.status == crate::vocab::Status::Cancelled {
                     return refuse(self, ErrorCode::BadPayload, "a ticket can be rated once it is resolved".into());
                 }
                 self.append(&actor, EventBody::TicketRated { ticket: ticket.number.clone(), stars, comment })?;
@@ -418,7 +418,7 @@ impl Cx<'_, '_> {
                     self.txn.tickets().remember_request(&origin.device, &key, &ticket.number)?;
                     Ok(Ack::accepted(&feedback.id, &ticket.number, None))
                 }
-                Err(_) if ticket.status == crate::ticket::Status::Cancelled => {
+                Err(_) if ticket.status == crate::vocab::Status::Cancelled => {
                     Ok(Ack::duplicate(&feedback.id, &ticket.number, None))
                 }
                 Err(illegal) => refuse(self, ErrorCode::BadPayload, illegal.to_string()),
@@ -431,7 +431,7 @@ impl Cx<'_, '_> {
         actor: &str,
         ticket: &Ticket,
         action: Action,
-        to: crate::ticket::Status,
+        to: crate::vocab::Status,
         reason: Option<String>,
     ) -> Result<(), StoreError> {
         let seq = self.append(
@@ -494,7 +494,7 @@ impl Cx<'_, '_> {
         let rules = Rules { policy: config.devices.policy, known: &known };
         let outcome = device_rules::observe(current.as_ref(), id, observation, rules, self.at);
         let Some(mut device) = outcome.device else { return Ok(outcome.verdict) };
-        for body in outcome.events {
+        for body in outcome.events.into_iter().map(EventBody::from) {
             if let EventBody::DeviceBound { reason: Some(reason), .. } = &body {
                 let claim = device.claim.as_deref().unwrap_or("");
                 tracing::warn!(device = id, claim, reason = %reason, "A device is not bound: it claims a location this property does not know.");

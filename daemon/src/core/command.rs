@@ -4,8 +4,8 @@ use tokio::sync::oneshot;
 use tv_protocol::{Ack, ErrorCode, Feedback, Rejection, Request};
 
 use crate::event::EventBody;
-use crate::store::{Device, Ticket};
-use crate::ticket::{Action, Source};
+use crate::store::Ticket;
+use crate::vocab::{Action, Device, Source};
 
 /// Where a device request came from: the topic's claims.
 #[derive(Clone, Debug)]
@@ -99,7 +99,7 @@ pub enum GrmsSignal {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LocationChange {
     /// The guest's tier (VIP, long stay), until a PMS link sets it.
-    GuestTier(crate::engine::routing::GuestTier),
+    GuestTier(crate::vocab::GuestTier),
     /// Do-not-disturb, for properties whose rooms have no controller to report it.
     DoNotDisturb(bool),
 }
@@ -229,7 +229,7 @@ pub enum Command {
         /// The staff id.
         staff: String,
         /// The new duty.
-        duty: crate::engine::assign::Duty,
+        duty: crate::vocab::Duty,
         /// Answered after commit.
         reply: oneshot::Sender<Result<(), CoreError>>,
     },

@@ -4,12 +4,12 @@
 use super::apply::Cx;
 use super::command::CoreError;
 use crate::clock::format_time;
-use crate::config::{Config, LevelTarget, SlaPolicy, StaffRole};
-use crate::engine::assign::Duty;
+use crate::config::{Config, LevelTarget, SlaPolicy};
 use crate::engine::calendar::Calendar;
 use crate::engine::sla::{self, Flag, Input, Output, Pause, Reason, State, Target};
 use crate::event::EventBody;
 use crate::store::{SlaRow, StoreError, Ticket};
+use crate::vocab::{Duty, Role};
 
 /// The counter that holds the fingerprint of the SLA settings the open clocks were computed with.
 const SLA_FINGERPRINT: &str = "sla_settings";
@@ -157,7 +157,7 @@ impl Cx<'_, '_> {
                     EventBody::SlaBreachCleared { ticket: ticket.number.clone(), target: target_name(target).into() }
                 }
                 Output::Level { index, reason, due_at } => {
-                    let target = policy.targets.get(index).cloned().unwrap_or(LevelTarget::Role(StaffRole::Manager));
+                    let target = policy.targets.get(index).cloned().unwrap_or(LevelTarget::Role(Role::Manager));
                     fired.push(index as u32 + 1);
                     let recipients = self.recipients(ticket, &target)?;
                     if recipients.is_empty() {
@@ -260,11 +260,11 @@ impl Cx<'_, '_> {
     }
 
     /// Everyone with `role` in `department` who is on shift (clocked in, or scheduled now); admins property-wide.
-    pub(super) fn reachable(&self, role: StaffRole, department: &str) -> Result<Vec<String>, StoreError> {
+    pub(super) fn reachable(&self, role: Role, department: &str) -> Result<Vec<String>, StoreError> {
         let local = self.local_now();
         let mut out = Vec::new();
         for member in self.config.people.staff.values() {
-            let in_scope = role == StaffRole::Admin || member.departments.iter().any(|d| d == department);
+            let in_scope = role == Role::Admin || member.departments.iter().any(|d| d == department);
             if member.role != role || !in_scope {
                 continue;
             }
@@ -281,11 +281,11 @@ impl Cx<'_, '_> {
     fn recipients(&self, ticket: &Ticket, target: &LevelTarget) -> Result<Vec<String>, StoreError> {
         match target {
             LevelTarget::Person(id) | LevelTarget::Contact(id) => Ok(vec![id.clone()]),
-            LevelTarget::Role(StaffRole::Staff) if ticket.assignee.is_some() => {
+            LevelTarget::Role(Role::Staff) if ticket.assignee.is_some() => {
                 Ok(ticket.assignee.iter().cloned().collect())
             }
             LevelTarget::Role(role) => {
-                for role in StaffRole::LADDER.into_iter().filter(|r| r >= role) {
+                for role in Role::LADDER.into_iter().filter(|r| r >= role) {
                     let found = self.reachable(role, &ticket.department)?;
                     if !found.is_empty() {
                         return Ok(found);

@@ -5,12 +5,12 @@ use serde_json::json;
 
 use super::apply::Cx;
 use super::command::CoreError;
-use crate::config::{CatalogItem, SlaFacts};
-use crate::engine::assign::{self, Candidate, Duty, Need};
-use crate::engine::routing::{self, GuestTier, Routing, Subject};
+use crate::config::SlaFacts;
+use crate::engine::assign::{self, Candidate, Need};
+use crate::engine::routing::{self, Routing, Subject};
 use crate::event::EventBody;
 use crate::store::{StoreError, Ticket};
-use crate::ticket::{Source, Status};
+use crate::vocab::{CatalogItem, Duty, GuestTier, Source, Status};
 
 /// What routing decided for a new ticket, with the SLA policy chosen.
 pub(super) struct Routed {
@@ -134,7 +134,7 @@ impl Cx<'_, '_> {
 
     /// The supervisors of `department` who are on shift now, to be told that a ticket waits for someone.
     fn supervisors_on_shift(&self, department: &str) -> Result<Vec<String>, StoreError> {
-        self.reachable(crate::config::StaffRole::Supervisor, department)
+        self.reachable(crate::vocab::Role::Supervisor, department)
     }
 
     /// Assigns what waits in `department`'s queue to whoever can take it. A ticket nobody can take yet (a skill

@@ -47,6 +47,15 @@ pub fn session_token() -> Result<String, ring::error::Unspecified> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A fresh API token: its public id (the first 12 hex digits of its hash), and the secret to hand out once.
+pub fn new_token() -> Result<(String, String), ring::error::Unspecified> {
+    let mut secret = [0u8; 32];
+    SystemRandom::new().fill(&mut secret)?;
+    let secret = format!("bh_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+    let id = public_id(&hash(&secret));
+    Ok((id, secret))
+}
+
 /// A session's public id, from the hash of its token (what lists and the journal show).
 pub fn public_id(token_hash: &[u8]) -> String {
     hex::encode(&token_hash[..token_hash.len().min(6)])

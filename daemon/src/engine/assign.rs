@@ -5,40 +5,9 @@
 //! one with fewer open tickets, then to the one who was assigned least recently (round robin), then by id, so the
 //! choice never depends on the order staff are listed in.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::config::Priority;
-
-/// Whether a member of staff can take tickets now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Duty {
-    /// Not working.
-    Off,
-    /// Working and taking tickets.
-    On,
-    /// Working but on a break: keeps their tickets, takes no new ones.
-    Break,
-}
-
-impl Duty {
-    /// Every duty state.
-    pub const ALL: [Duty; 3] = [Duty::Off, Duty::On, Duty::Break];
-
-    /// The spelling in JSON and SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Duty::Off => "off",
-            Duty::On => "on",
-            Duty::Break => "break",
-        }
-    }
-
-    /// Parses the spelling.
-    pub fn parse(s: &str) -> Option<Duty> {
-        Duty::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-}
+use crate::vocab::{Duty, Priority};
 
 /// The load one open ticket of `priority` puts on its assignee: critical 8, high 4, medium 2, low 1.
 pub fn weight(priority: Priority) -> u32 {

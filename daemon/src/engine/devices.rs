@@ -1,5 +1,5 @@
 //! Pure decisions about devices: what an observation (an mDNS advert or removal, an MQTT presence, a request, an
-//! installer's binding) changes in a device's record, which events say so, and whether a request may speak for the
+//! installer's binding) changes in a device's record, which changes the core journals, and whether a request may speak for the
 //! location in its topic. No I/O, no clock: the time and the property's locations come in.
 //!
 //! A device is bound at first sight only to a location the property knows: a claim of any other location leaves it
@@ -8,8 +8,7 @@
 use serde::Deserialize;
 use tv_protocol::DeviceAdvert;
 
-use crate::event::EventBody;
-use crate::store::Device;
+use crate::vocab::Device;
 
 /// When a new device's location is bound.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -94,13 +93,80 @@ pub enum Verdict {
     },
 }
 
-/// The device's new record (when it is stored), the events that say what changed, and the verdict for a request.
+/// What an observation changed in a device's record; the core journals each as the `device_*` event of the same
+/// name and fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// First sight (`device_seen`).
+    Seen {
+        /// Device id.
+        device: String,
+        /// `tv`, `kiosk`, `tablet`, or empty when unknown.
+        device_kind: String,
+        /// The location it claims.
+        location: Option<String>,
+        /// Model, when advertised.
+        model: String,
+        /// Firmware, when advertised.
+        firmware: String,
+        /// Addresses, when advertised.
+        addresses: Vec<String>,
+        /// `mdns` or `mqtt`.
+        via: String,
+    },
+    /// It advertised something new (`device_updated`).
+    Updated {
+        /// Device id.
+        device: String,
+        /// Kind.
+        device_kind: String,
+        /// The location it claims.
+        location: Option<String>,
+        /// Model.
+        model: String,
+        /// Firmware.
+        firmware: String,
+        /// Addresses.
+        addresses: Vec<String>,
+    },
+    /// Its binding changed (`device_bound`).
+    Bound {
+        /// Device id.
+        device: String,
+        /// The location it may now speak for.
+        location: Option<String>,
+        /// `bound`, `unbound`, `quarantined` or `conflict`.
+        state: String,
+        /// Why it was left unbound, when that is not the policy alone.
+        reason: Option<String>,
+    },
+    /// It claims a location other than its binding (`device_claim_conflict`).
+    ClaimConflict {
+        /// Device id.
+        device: String,
+        /// Its binding.
+        bound: String,
+        /// What it now claims.
+        claim: String,
+    },
+    /// It came online or went offline (`device_liveness`).
+    Liveness {
+        /// Device id.
+        device: String,
+        /// Whether it is online now.
+        online: bool,
+        /// `mdns`, `mdns_removed` or `presence`.
+        via: String,
+    },
+}
+
+/// The device's new record (when it is stored), the changes to journal, and the verdict for a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// The record to store, or `None` to store nothing.
     pub device: Option<Device>,
-    /// Events, in order.
-    pub events: Vec<EventBody>,
+    /// Changes to journal, in order.
+    pub events: Vec<Change>,
     /// For [`Observation::Request`]; `Allowed` otherwise.
     pub verdict: Verdict,
 }
@@ -174,7 +240,7 @@ pub fn observe(
                 || d.firmware != advert.firmware
                 || d.addresses != addresses
             {
-                events.push(EventBody::DeviceUpdated {
+                events.push(Change::Updated {
                     device: id.to_owned(),
                     device_kind: advert.kind.as_str().to_owned(),
                     location: Some(advert.location.clone()),
@@ -186,7 +252,7 @@ pub fn observe(
                 d.claim = Some(advert.location.clone());
                 match d.bound.clone() {
                     Some(bound) if bound != advert.location && claim_changed => {
-                        events.push(EventBody::DeviceClaimConflict {
+                        events.push(Change::ClaimConflict {
                             device: id.to_owned(),
                             bound,
                             claim: advert.location.clone(),
@@ -255,7 +321,7 @@ pub fn observe(
                 d.claim = Some(location.to_owned());
             }
             d.state = if d.claim.as_deref().is_some_and(|c| c != location) { "conflict" } else { "bound" }.into();
-            events.push(EventBody::DeviceBound {
+            events.push(Change::Bound {
                 device: id.to_owned(),
                 location: Some(location.to_owned()),
                 state: d.state.clone(),
@@ -278,8 +344,8 @@ fn seen(
     firmware: &str,
     addresses: &[String],
     via: &str,
-) -> EventBody {
-    EventBody::DeviceSeen {
+) -> Change {
+    Change::Seen {
         device: id.to_owned(),
         device_kind: kind.to_owned(),
         location: location.map(str::to_owned),
@@ -292,7 +358,7 @@ fn seen(
 
 /// Binds a new device to its claim, or leaves it awaiting an installer: in confirm mode, whenever unknown devices
 /// are not simply accepted, and when the claim is not a location the property knows (journaled with the reason).
-fn bind_first_sight(d: &mut Device, rules: Rules<'_>, events: &mut Vec<EventBody>) {
+fn bind_first_sight(d: &mut Device, rules: Rules<'_>, events: &mut Vec<Change>) {
     let claim = d.claim.clone().unwrap_or_default();
     let (bound, state, reason) = if !rules.policy.binds_at_first_sight() {
         (None, "unbound", None)
@@ -303,7 +369,7 @@ fn bind_first_sight(d: &mut Device, rules: Rules<'_>, events: &mut Vec<EventBody
     };
     d.bound = bound.clone();
     d.state = state.into();
-    events.push(EventBody::DeviceBound { device: d.id.clone(), location: bound, state: state.into(), reason });
+    events.push(Change::Bound { device: d.id.clone(), location: bound, state: state.into(), reason });
 }
 
 /// Why a device is left unbound at first sight.
@@ -316,7 +382,7 @@ pub fn unknown_claim(location: &str) -> String {
 
 /// A device left unbound (its first claim named a location the property does not know, or it was recorded under
 /// another policy) is bound at its first claim of a known location, as at first sight.
-fn adopt(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<EventBody>) {
+fn adopt(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<Change>) {
     if d.bound.is_some() || d.state != "unbound" || !rules.policy.binds_at_first_sight() || !(rules.known)(location) {
         return;
     }
@@ -326,7 +392,7 @@ fn adopt(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<Even
     }
     d.bound = Some(location.to_owned());
     d.state = if d.claim.as_deref().is_some_and(|c| c != location) { "conflict" } else { "bound" }.into();
-    events.push(EventBody::DeviceBound {
+    events.push(Change::Bound {
         device: d.id.clone(),
         location: Some(location.to_owned()),
         state: d.state.clone(),
@@ -335,7 +401,7 @@ fn adopt(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<Even
 }
 
 /// A device first met over MQTT: recorded per policy. Returns whether it is stored at all.
-fn admit_unknown(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<EventBody>) -> bool {
+fn admit_unknown(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<Change>) -> bool {
     let policy = rules.policy;
     if policy.unknown == Unknown::Reject {
         return false;
@@ -344,12 +410,7 @@ fn admit_unknown(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut 
     d.claim = Some(location.to_owned());
     if policy.unknown == Unknown::Quarantine {
         d.state = "quarantined".into();
-        events.push(EventBody::DeviceBound {
-            device: d.id.clone(),
-            location: None,
-            state: "quarantined".into(),
-            reason: None,
-        });
+        events.push(Change::Bound { device: d.id.clone(), location: None, state: "quarantined".into(), reason: None });
     } else {
         bind_first_sight(d, rules, events);
     }
@@ -358,7 +419,7 @@ fn admit_unknown(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut 
 
 /// Recomputes the one online state from mDNS and presence. A change of either source is journaled (with the
 /// resulting state), so the projection never changes without an event.
-fn liveness(d: &mut Device, source_changed: bool, via: &str, at: &str, events: &mut Vec<EventBody>) {
+fn liveness(d: &mut Device, source_changed: bool, via: &str, at: &str, events: &mut Vec<Change>) {
     let online = d.mdns || d.presence == Some(true);
     if online != d.online {
         d.online = online;
@@ -366,7 +427,7 @@ fn liveness(d: &mut Device, source_changed: bool, via: &str, at: &str, events: &
     } else if !source_changed {
         return;
     }
-    events.push(EventBody::DeviceLiveness { device: d.id.clone(), online, via: via.to_owned() });
+    events.push(Change::Liveness { device: d.id.clone(), online, via: via.to_owned() });
 }
 
 #[cfg(test)]
@@ -397,7 +458,7 @@ mod tests {
     }
 
     fn kinds(outcome: &Outcome) -> Vec<&'static str> {
-        outcome.events.iter().map(EventBody::kind).collect()
+        outcome.events.iter().map(|change| crate::event::EventBody::from(change.clone()).kind()).collect()
     }
 
     fn first(policy: Policy) -> Device {
@@ -519,7 +580,7 @@ mod tests {
         assert_eq!(kinds(&out), ["device_seen", "device_bound"]);
         assert_eq!(out.verdict, Verdict::UnknownLocation);
         match &out.events[1] {
-            EventBody::DeviceBound { location: None, state, reason: Some(reason), .. } => {
+            Change::Bound { location: None, state, reason: Some(reason), .. } => {
                 assert_eq!(state, "unbound");
                 assert!(reason.contains("location 999 is not one this property knows"), "{reason}");
             }

@@ -2,7 +2,7 @@
 
 use tv_protocol::{ErrorCode, Request};
 
-use crate::config::CatalogItem;
+use crate::vocab::CatalogItem;
 
 /// What the store knows that bears on one request.
 #[derive(Clone, Copy, Debug)]
@@ -87,7 +87,7 @@ pub fn decide<'a>(request: &Request, facts: Facts<'a>) -> Decision<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Priority;
+    use crate::vocab::Priority;
 
     fn item() -> CatalogItem {
         CatalogItem {

@@ -1,6 +1,6 @@
 //! The ticket life cycle: which action is legal from which status, and where it leads. Pure.
 
-use crate::ticket::{Action, Status};
+use crate::vocab::{Action, Status};
 
 /// An action that the ticket's current status does not allow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

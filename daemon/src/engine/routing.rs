@@ -9,41 +9,8 @@ use std::fmt::{self, Display};
 use jiff::civil::{DateTime, Weekday};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CatalogItem, Location, LocationClass, LocationKind, Priority};
 use crate::engine::shifts::{hhmm, weekday_name, ShiftPattern, Window};
-use crate::ticket::Source;
-
-/// The guest's standing, as the PMS or the front desk records it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GuestTier {
-    /// An ordinary stay (also when the tier is not known).
-    #[default]
-    Standard,
-    /// A VIP.
-    Vip,
-    /// A long stay.
-    LongStay,
-}
-
-impl GuestTier {
-    /// Every tier.
-    pub const ALL: [GuestTier; 3] = [GuestTier::Standard, GuestTier::Vip, GuestTier::LongStay];
-
-    /// The spelling in files, JSON and SQL.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GuestTier::Standard => "standard",
-            GuestTier::Vip => "vip",
-            GuestTier::LongStay => "long_stay",
-        }
-    }
-
-    /// Parses the spelling.
-    pub fn parse(s: &str) -> Option<GuestTier> {
-        GuestTier::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
+use crate::vocab::{CatalogItem, GuestTier, Location, LocationClass, LocationKind, Priority, Source};
 
 /// When a rule applies. An empty list means "any"; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use super::session::{MqttLink, Received};
 use crate::core::{Command, CoreError, CoreHandle, DeviceObservation, Origin};
 use crate::log_limit::LogLimit;
 use crate::metrics::Metrics;
-use crate::ticket::Source;
+use crate::vocab::Source;
 
 /// The longest a presence waits between tries while the store cannot commit.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);

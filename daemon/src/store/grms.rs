@@ -46,22 +46,17 @@ impl Writer<'_> {
     }
 
     /// A location's guest tier (standard when never set).
-    pub fn guest_tier(&self, location: &str) -> Result<crate::engine::routing::GuestTier, StoreError> {
+    pub fn guest_tier(&self, location: &str) -> Result<crate::vocab::GuestTier, StoreError> {
         let tier: Option<String> = self
             .0
             .prepare_cached("SELECT guest_tier FROM location_flags WHERE location = ?1")?
             .query_row([location], |r| r.get(0))
             .optional()?;
-        Ok(tier.as_deref().and_then(crate::engine::routing::GuestTier::parse).unwrap_or_default())
+        Ok(tier.as_deref().and_then(crate::vocab::GuestTier::parse).unwrap_or_default())
     }
 
     /// Sets a location's guest tier.
-    pub fn set_guest_tier(
-        &self,
-        location: &str,
-        tier: crate::engine::routing::GuestTier,
-        at: &str,
-    ) -> Result<(), StoreError> {
+    pub fn set_guest_tier(&self, location: &str, tier: crate::vocab::GuestTier, at: &str) -> Result<(), StoreError> {
         self.0
             .prepare_cached(
                 "INSERT INTO location_flags (location, dnd, updated_at, guest_tier) VALUES (?1, 0, ?2, ?3)

@@ -147,10 +147,9 @@ pub(super) fn prune(conn: &Connection, through: u64) -> Result<u64, StoreError> 
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Priority;
     use crate::event::EventBody;
     use crate::store::{NewTicket, Reader, Store};
-    use crate::ticket::Source;
+    use crate::vocab::{Priority, Source};
 
     const AT: &str = "2026-01-01T00:00:00.000Z";
 

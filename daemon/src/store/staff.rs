@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::engine::assign::Duty;
+use crate::vocab::Duty;
 
 /// Where a member of staff stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

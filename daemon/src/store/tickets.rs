@@ -4,9 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::config::Priority;
 use crate::event::Event;
-use crate::ticket::{Source, Status};
+use crate::vocab::{Priority, Source, Status};
 
 /// A ticket as the projection holds it.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -12,7 +12,6 @@
 //! [`SyncHandle::stop`] on shutdown.
 
 pub mod batch;
-pub mod config;
 pub mod cursor;
 pub mod policy;
 pub mod pull;
@@ -20,7 +19,7 @@ pub mod sign;
 pub mod transport;
 mod uploader;
 
-pub use config::SyncConfig;
+pub use crate::config::sync::SyncConfig;
 pub use cursor::{CursorStore, CURSOR_FILE};
 pub use pull::{PullHandle, PullStatus, ReloadRequest};
 pub use uploader::{clock_offset, parse_http_date, StatusView, SyncHandle, SyncStatus, Uploader, IDLE_POLL};

@@ -11,11 +11,11 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::config::SyncConfig;
 use super::policy;
 use super::sign;
 use super::transport::Client;
 use super::uploader::{now_text, prepare};
+use crate::config::sync::SyncConfig;
 use crate::config::MANAGED_FILE;
 
 /// The ETag of the document in `managed.toml`, inside the data directory.

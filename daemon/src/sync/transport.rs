@@ -7,59 +7,17 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::config::{Endpoint, SyncConfig};
+pub use crate::config::sync::client_config;
+use crate::config::sync::Endpoint;
 
 /// The largest reply body read: an upload's reply is a few bytes, head office's configuration document at most this.
 pub const MAX_REPLY_BYTES: usize = 8 * 1024 * 1024;
-
-/// Builds the TLS client configuration: ring provider, TLS 1.2 and 1.3, the system's roots plus `ca_file`, and the
-/// client certificate if configured. Errors name the key whose file is wrong.
-pub fn client_config(config: &SyncConfig) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    let (_added, _ignored) = roots.add_parsable_certificates(native.certs);
-    if let Some(ca_file) = &config.ca_file {
-        let certs = read_certs(ca_file).map_err(|e| format!("sync.ca_file: {e}"))?;
-        for cert in certs {
-            roots.add(cert).map_err(|e| format!("sync.ca_file: {}: {e}", ca_file.display()))?;
-        }
-    }
-    if roots.is_empty() {
-        return Err("sync.ca_file: no trusted CA: the system has no root certificates and no ca_file is set".into());
-    }
-    let builder = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("sync: TLS setup: {e}"))?
-        .with_root_certificates(roots);
-    let mut tls = match (&config.client_cert_file, &config.client_key_file) {
-        (Some(cert_file), Some(key_file)) => {
-            let chain = read_certs(cert_file).map_err(|e| format!("sync.client_cert_file: {e}"))?;
-            let key = PrivateKeyDer::from_pem_file(key_file)
-                .map_err(|e| format!("sync.client_key_file: {}: {e}", key_file.display()))?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| format!("sync.client_key_file: {e}"))?
-        }
-        _ => builder.with_no_client_auth(),
-    };
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(tls))
-}
-
-fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("{}: no PEM certificate in it", path.display()));
-    }
-    Ok(certs)
-}
 
 /// A complete reply.
 #[derive(Clone, Debug)]
@@ -227,6 +185,7 @@ enum Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::sync::SyncConfig;
 
     #[test]
     fn the_tls_config_uses_ring_and_reports_bad_files_by_key() {

@@ -9,11 +9,11 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::batch::{Batch, BatchError, Journal};
-use super::config::{read_secret, Endpoint, SyncConfig};
 use super::cursor::{CursorStore, Loaded};
 use super::policy::{self, Verdict};
 use super::sign;
 use super::transport::{self, Client, Reply};
+use crate::config::sync::{read_secret, Endpoint, SyncConfig};
 
 /// While caught up and not woken by the core, the journal is still looked at this often (it catches events appended
 /// by another process, such as the CLI issuing a token).

@@ -66,10 +66,11 @@ impl ConnectionInfo {
     /// The connection of a request; loopback over plain HTTP when the server did not say (an embedding serving the
     /// router itself).
     pub fn of(parts: &axum::http::request::Parts) -> ConnectionInfo {
-        parts.extensions.get::<ConnectionInfo>().copied().unwrap_or(ConnectionInfo {
-            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            secure: false,
-        })
+        parts
+            .extensions
+            .get::<ConnectionInfo>()
+            .copied()
+            .unwrap_or(ConnectionInfo { peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), secure: false })
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema;
-use crate::store::Device;
+use crate::vocab::Device;
 
 /// A TV, kiosk or tablet, with its binding to a location (see docs/devices.md).
 #[derive(Debug, Serialize, ToSchema)]

@@ -4,9 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema;
-use crate::config::StaffRole;
-use crate::engine::assign::Duty;
-use crate::engine::routing::GuestTier;
+use crate::vocab::{Duty, GuestTier, Role};
 
 /// Everyone on the roster.
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,7 +21,7 @@ pub struct StaffMemberView {
     /// Their name.
     pub name: String,
     #[schema(schema_with = schema::staff_role)]
-    pub role: StaffRole,
+    pub role: Role,
     /// Their departments.
     pub departments: Vec<String>,
     /// Their skills.

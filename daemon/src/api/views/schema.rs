@@ -1,13 +1,9 @@
 //! Schemas for fields whose Rust type belongs to the domain (statuses, priorities, duty): an enumeration of the
 //! spellings the domain type itself gives, so the document cannot drift from the code.
 
+use crate::vocab::{Action, Duty, GuestTier, Priority, Role, Source, Status};
 use utoipa::openapi::schema::{Object, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
-
-use crate::config::{Priority, StaffRole};
-use crate::engine::assign::Duty;
-use crate::engine::routing::GuestTier;
-use crate::ticket::{Action, Source, Status};
 
 fn strings<'a>(values: impl IntoIterator<Item = &'a str>, description: &str) -> Object {
     ObjectBuilder::new()
@@ -58,7 +54,7 @@ pub fn guest_tier() -> Object {
 
 /// A staff member's role on the roster.
 pub fn staff_role() -> Object {
-    strings(StaffRole::ALL.map(StaffRole::as_str), "Their role on the roster.")
+    strings(Role::ALL.map(Role::as_str), "Their role on the roster.")
 }
 
 /// An SLA flag.

@@ -5,10 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::schema;
-use crate::config::Priority;
 use crate::event::{Event, EventBody};
 use crate::store::{Page, Ticket, TicketSla};
-use crate::ticket::{Action, Source, Status};
+use crate::vocab::{Action, Priority, Source, Status};
 
 /// A ticket.
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,4 +1,4 @@
-//! Ticket vocabulary shared by the engines, the store and the API: status, action, source.
+//! A ticket's status, the staff actions that move it, and where it came from.
 
 use serde::{Deserialize, Serialize};
 
