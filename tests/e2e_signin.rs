@@ -227,22 +227,27 @@ async fn enrolment_sign_in_with_and_without_totp_idle_expiry_and_sign_out_everyw
 
     // Use keeps the session alive past its 3 s idle time-out; left alone, it ends.
     let started = Instant::now();
+    let mut last_use = started;
     while started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let me = call(&addr, "GET", "/api/v1/auth/me", Auth::Cookie(&ana, false), None).await;
         assert_eq!(me.status, 200, "in use after {:?}", started.elapsed());
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        last_use = Instant::now();
     }
-    let idle_since = Instant::now();
+    // Watched through an admin's list (which does not use Ana's session), it disappears once idle.
+    let admin = rig.daemon.token("admin");
     wait_until_async(Duration::from_secs(15), "the idle session to end", || {
-        let ana = ana.clone();
-        let addr = addr.clone();
+        let (addr, admin) = (addr.clone(), admin.clone());
         async move {
-            let me = call(&addr, "GET", "/api/v1/auth/me", Auth::Cookie(&ana, false), None).await;
-            (me.status == 401).then_some(())
+            let list = call(&addr, "GET", "/api/v1/sessions?user=ana", Auth::Bearer(&admin), None).await;
+            (list.status == 200 && list.body["sessions"] == json!([])).then_some(())
         }
     })
     .await;
-    assert!(idle_since.elapsed() >= Duration::from_secs(2), "ended by the idle time-out, not at once");
+    assert!(last_use.elapsed() >= Duration::from_millis(2500), "ended by the idle time-out, not at once");
+    let me = call(&addr, "GET", "/api/v1/auth/me", Auth::Cookie(&ana, false), None).await;
+    assert_eq!(me.status, 401, "{}", me.body);
+    assert!(me.body["error"]["message"].as_str().unwrap().contains("idle"), "{}", me.body);
 
     // An admin needs a second factor: enrolment proves a code from the QR secret and hands out recovery codes.
     let code = enrolment_code(&rig, "create", "ada");

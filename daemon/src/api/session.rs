@@ -16,6 +16,7 @@ use crate::core::accounts::AccountChange;
 use crate::core::Command;
 use crate::credentials::password::Hasher;
 use crate::event::EventBody;
+use crate::store::SessionRecord;
 
 /// The cookie's name over plain HTTP (loopback).
 pub const COOKIE_NAME: &str = "bellhop_session";
@@ -80,9 +81,7 @@ pub async fn principal(state: &Arc<ApiState>, secret: &str) -> Result<Principal,
     if now >= session.expires_ms {
         return Err(ApiError::unauthorized("the session has reached its time limit; sign in again"));
     }
-    let remembered = state.access.activity.lock().unwrap_or_else(|p| p.into_inner()).get(&session.id).copied();
-    let last = remembered.unwrap_or(0).max(session.last_seen_ms);
-    if now >= last + session.idle_ms {
+    if now >= last_seen(state, &session) + session.idle_ms {
         return Err(ApiError::unauthorized("the session timed out while idle; sign in again"));
     }
     let config = state.config.borrow().clone();
@@ -99,6 +98,17 @@ pub async fn principal(state: &Arc<ApiState>, secret: &str) -> Result<Principal,
         });
     }
     Ok(Principal::of_person(member, Some(session.id)))
+}
+
+/// When `session` was last used: the later of the store's record and the memory of recent use.
+pub fn last_seen(state: &ApiState, session: &SessionRecord) -> i64 {
+    let remembered = state.access.activity.lock().unwrap_or_else(|p| p.into_inner()).get(&session.id).copied();
+    remembered.unwrap_or(0).max(session.last_seen_ms)
+}
+
+/// Whether `session` is still usable at `now_ms`.
+pub fn alive(state: &ApiState, session: &SessionRecord, now_ms: i64) -> bool {
+    now_ms < session.expires_ms && now_ms < last_seen(state, session) + session.idle_ms
 }
 
 /// Forgets a session's recent use (it ended).

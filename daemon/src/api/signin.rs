@@ -188,10 +188,12 @@ pub async fn enrol(
                 invalid("the authenticator code is wrong; check the phone's clock and try again".into())
             })?)
         }
-        None if totp_required(&config, &member) => return Err(invalid(format!(
+        None if totp_required(&config, &member) => {
+            return Err(invalid(format!(
             "the {} role needs a second factor: scan the QR code from /api/v1/auth/enrolment and send a code as totp",
             member.role.as_str()
-        ))),
+        )))
+        }
         None => None,
     };
     let recovery = match totp_step {
@@ -472,15 +474,15 @@ pub async fn list_sessions(
     let rows = state.reads.with(move |r| r.accounts().sessions(whose.as_deref())).await?;
     let sessions = rows
         .into_iter()
-        .filter(|s| now < s.expires_ms && now < s.last_seen_ms + s.idle_ms)
+        .filter(|s| session::alive(&state, s, now))
         .map(|s| SessionView {
+            last_seen_at: rfc3339_ms(session::last_seen(&state, &s)),
             current: caller.who.session.as_deref() == Some(s.id.as_str()),
             id: s.id,
             user: s.staff,
             role: s.role,
             address: s.address,
             created_at: rfc3339_ms(s.created_ms),
-            last_seen_at: rfc3339_ms(s.last_seen_ms),
             expires_at: rfc3339_ms(s.expires_ms),
         })
         .collect();

@@ -1,5 +1,5 @@
 //! The throttle on failed sign-ins and bad bearer tokens, per account and per client address: the first failures
-//! cost nothing more than the hash, then each further attempt must wait a growing delay (1 s, 2 s, 4 s, ... up to a
+//! (two per account, eight per address) cost nothing more than the hash, then each further attempt must wait a growing delay (1 s, 2 s, 4 s, ... up to a
 //! minute), and at the limit the account or address is locked for a while. In memory: a restart forgets it, and the
 //! journal keeps every attempt and lock.
 
@@ -119,7 +119,12 @@ impl Throttle {
         }
         entry.failures += 1;
         entry.last = now;
-        let over = entry.failures.saturating_sub(FREE_FAILURES);
+        // Many people may share an address (a staff room's terminal, a NAT), so it gets as many free failures more.
+        let free = match key {
+            Key::Account(_) => FREE_FAILURES,
+            Key::Address(_) => FREE_FAILURES * ADDRESS_FACTOR,
+        };
+        let over = entry.failures.saturating_sub(free);
         let delay = if over == 0 { Duration::ZERO } else { Duration::from_secs(1 << (over - 1).min(6)).min(MAX_DELAY) };
         entry.next_allowed = now + delay;
         if entry.failures >= limit {

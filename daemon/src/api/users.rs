@@ -32,9 +32,7 @@ pub async fn list(State(state): State<Arc<ApiState>>, _: Caller<Administer>) -> 
                     let account = r.accounts().account(id)?;
                     let left = r.accounts().recovery_left(id)?;
                     let sessions = r.accounts().sessions(Some(id))?;
-                    let live =
-                        sessions.iter().filter(|s| now < s.expires_ms && now < s.last_seen_ms + s.idle_ms).count();
-                    Ok((account, left, live as u32))
+                    Ok((account, left, sessions))
                 })
                 .collect::<Result<Vec<_>, crate::store::StoreError>>()
         })
@@ -45,6 +43,7 @@ pub async fn list(State(state): State<Arc<ApiState>>, _: Caller<Administer>) -> 
         .values()
         .zip(rows)
         .map(|(member, (account, left, sessions))| UserView {
+            sessions: sessions.iter().filter(|s| super::session::alive(&state, s, now)).count() as u32,
             id: member.id.clone(),
             name: member.name.clone(),
             role: member.role.as_str().into(),
@@ -54,7 +53,6 @@ pub async fn list(State(state): State<Arc<ApiState>>, _: Caller<Administer>) -> 
             totp: account.as_ref().is_some_and(|a| a.totp_secret.is_some()),
             totp_required: config.signin.for_role(member.role).totp,
             recovery_codes_left: left,
-            sessions,
         })
         .collect();
     Ok(Reply::ok(UserList { users }))
