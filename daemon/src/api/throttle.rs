@@ -149,7 +149,7 @@ impl Throttle {
                 Some(ActiveLock { key: key.clone(), failures: e.failures, remaining: until - now })
             })
             .collect();
-        locks.sort_by(|a, b| b.remaining.cmp(&a.remaining));
+        locks.sort_by_key(|lock| std::cmp::Reverse(lock.remaining));
         locks
     }
 
