@@ -13,7 +13,7 @@ use bellhop::sync::batch::{Builder, Row};
 use bellhop::vocab::Duty;
 use bellhop::vocab::GuestTier;
 use bellhop::vocab::Priority;
-use bellhop::vocab::{Action, Source, Status};
+use bellhop::vocab::{Action, AssignmentKind, DeviceState, Flag, Reason, Role, Source, Status, Target};
 use serde_json::{json, Value};
 use tv_protocol::ErrorCode;
 
@@ -61,17 +61,24 @@ fn variant(body: &EventBody) -> usize {
         EventBody::ClockStepped { .. } => 22,
         EventBody::TokenCreated { .. } => 23,
         EventBody::PresenceRejected { .. } => 24,
-        EventBody::TokenRevoked { .. } => 25,
-        EventBody::EnrolmentIssued { .. } => 26,
-        EventBody::AccountEnrolled { .. } => 27,
-        EventBody::AccountDisabled { .. } => 28,
-        EventBody::SignInAttempted { .. } => 29,
-        EventBody::SignInLocked { .. } => 30,
-        EventBody::SessionEnded { .. } => 31,
+        EventBody::GuestCheckedIn { .. } => 25,
+        EventBody::GuestCheckedOut { .. } => 26,
+        EventBody::GuestMoved { .. } => 27,
+        EventBody::GuestChanged { .. } => 28,
+        EventBody::TicketTierRaised { .. } => 29,
+        EventBody::RoomStatusChanged { .. } => 30,
+        EventBody::GuestDataDeleted { .. } => 31,
+        EventBody::TokenRevoked { .. } => 32,
+        EventBody::EnrolmentIssued { .. } => 33,
+        EventBody::AccountEnrolled { .. } => 34,
+        EventBody::AccountDisabled { .. } => 35,
+        EventBody::SignInAttempted { .. } => 36,
+        EventBody::SignInLocked { .. } => 37,
+        EventBody::SessionEnded { .. } => 38,
     }
 }
 
-const VARIANTS: usize = 32;
+const VARIANTS: usize = 39;
 
 fn text(s: &str) -> String {
     s.to_owned()
@@ -82,6 +89,43 @@ fn text(s: &str) -> String {
 fn samples() -> Vec<EventBody> {
     let t = || text("HTL1-42");
     vec![
+        EventBody::GuestCheckedIn {
+            guest: text("guest-7"),
+            location: text("101"),
+            tier: GuestTier::Vip,
+            language: Some(text("EA")),
+            arrival: Some(text("2026-11-27")),
+            departure: Some(text("2026-11-30")),
+            resync: false,
+        },
+        EventBody::GuestCheckedIn {
+            guest: text("guest-8"),
+            location: text("102"),
+            tier: GuestTier::Standard,
+            language: None,
+            arrival: None,
+            departure: None,
+            resync: true,
+        },
+        EventBody::GuestCheckedOut { guest: text("guest-7"), location: text("101"), resync: false },
+        EventBody::GuestMoved { guest: text("guest-7"), from: text("101"), to: text("102") },
+        EventBody::GuestChanged {
+            guest: text("guest-7"),
+            location: text("102"),
+            tier: GuestTier::LongStay,
+            language: Some(text("GE")),
+            departure: Some(text("2026-12-04")),
+        },
+        EventBody::GuestChanged {
+            guest: text("guest-7"),
+            location: text("102"),
+            tier: GuestTier::Standard,
+            language: None,
+            departure: None,
+        },
+        EventBody::TicketTierRaised { ticket: t(), tier: GuestTier::Vip, sla: text("vip") },
+        EventBody::RoomStatusChanged { location: text("101"), status: text("inspected"), occupied: false },
+        EventBody::GuestDataDeleted { guests: vec![text("guest-7")], reason: text("erasure") },
         EventBody::TicketRaised {
             ticket: t(),
             item: text("hk.towels"),
@@ -95,6 +139,7 @@ fn samples() -> Vec<EventBody> {
             qty: 2,
             note: Some(text("two, please")),
             eta_s: Some(900),
+            language: Some(text("EA")),
         },
         EventBody::TicketRaised {
             ticket: t(),
@@ -109,6 +154,7 @@ fn samples() -> Vec<EventBody> {
             qty: 1,
             note: None,
             eta_s: None,
+            language: None,
         },
         EventBody::RequestMerged {
             ticket: t(),
@@ -186,14 +232,14 @@ fn samples() -> Vec<EventBody> {
         EventBody::DeviceBound {
             device: text("tv-101"),
             location: Some(text("101")),
-            state: text("bound"),
+            state: DeviceState::Bound,
             reason: None,
         },
-        EventBody::DeviceBound { device: text("tv-9"), location: None, state: text("quarantined"), reason: None },
+        EventBody::DeviceBound { device: text("tv-9"), location: None, state: DeviceState::Quarantined, reason: None },
         EventBody::DeviceBound {
             device: text("tv-7"),
             location: None,
-            state: text("unbound"),
+            state: DeviceState::Unbound,
             reason: Some(text("it claims location 999, which the property does not have")),
         },
         EventBody::PresenceRejected {
@@ -232,7 +278,7 @@ fn samples() -> Vec<EventBody> {
             staff: Some(text("ana")),
             previous: Some(text("rui")),
             status: Status::Assigned,
-            how: text("handoff"),
+            how: AssignmentKind::Handoff,
             considered: json!({"considered": [{"staff": "ana", "load": 1}, {"staff": "rui", "excluded": "off duty"}],
                 "flagged": []}),
         },
@@ -241,18 +287,18 @@ fn samples() -> Vec<EventBody> {
             staff: None,
             previous: None,
             status: Status::New,
-            how: text("queued"),
+            how: AssignmentKind::Queued,
             considered: json!({"considered": [], "flagged": ["eva"]}),
         },
         EventBody::StaffDutyChanged { staff: text("ana"), duty: Duty::Break, was: Duty::On },
         EventBody::GuestTierChanged { location: text("101"), tier: GuestTier::LongStay },
-        EventBody::SlaFlagChanged { ticket: t(), flag: text("yellow"), due_at: text("2026-03-01T12:07:30.000Z") },
-        EventBody::SlaBreached { ticket: t(), target: text("response"), due_at: text("2026-03-01T12:10:00.000Z") },
-        EventBody::SlaBreachCleared { ticket: t(), target: text("resolution") },
+        EventBody::SlaFlagChanged { ticket: t(), flag: Flag::Yellow, due_at: text("2026-03-01T12:07:30.000Z") },
+        EventBody::SlaBreached { ticket: t(), target: Target::Response, due_at: text("2026-03-01T12:10:00.000Z") },
+        EventBody::SlaBreachCleared { ticket: t(), target: Target::Resolution },
         EventBody::TicketEscalated {
             ticket: t(),
             level: 2,
-            reason: text("due"),
+            reason: Reason::Due,
             due_at: text("2026-03-01T12:15:00.000Z"),
             to: text("contact:security-desk"),
             recipients: vec![text("security-desk")],
@@ -260,7 +306,7 @@ fn samples() -> Vec<EventBody> {
         EventBody::ClockStepped { delta_ms: -3_600_000 },
         EventBody::TokenCreated {
             token: text("t-7f3a"),
-            role: text("installer"),
+            role: Role::Installer,
             label: text("prometheus"),
             owner: None,
             department: None,
@@ -268,7 +314,7 @@ fn samples() -> Vec<EventBody> {
         },
         EventBody::TokenCreated {
             token: text("t-8e4b"),
-            role: text("staff"),
+            role: Role::Staff,
             label: text("housekeeping tablet"),
             owner: Some(text("integration:hk-tablet")),
             department: Some(text("housekeeping")),
@@ -380,6 +426,9 @@ fn the_word_lists_in_the_schemas_are_the_products() {
         ("staff_duty_changed", "duty", of(&duties)),
         ("staff_duty_changed", "was", of(&duties)),
         ("guest_tier_changed", "tier", of(&tiers)),
+        ("guest_checked_in", "tier", of(&tiers)),
+        ("guest_changed", "tier", of(&tiers)),
+        ("ticket_tier_raised", "tier", of(&tiers)),
     ] {
         assert_eq!(words(kind, member), expected, "{kind}.{member}");
     }
@@ -444,6 +493,7 @@ fn vector_rows() -> Vec<Row> {
                 qty: 2,
                 note: Some(text("Deux serviettes, s'il vous plaît")),
                 eta_s: Some(900),
+                language: None,
             },
         ),
         (

@@ -54,7 +54,7 @@ impl Journal {
             let body = if i % 3 == 2 {
                 EventBody::TokenCreated {
                     token: format!("t{i}"),
-                    role: "staff".into(),
+                    role: bellhop::vocab::Role::Staff,
                     label: "desk \"β\"".into(),
                     owner: None,
                     department: None,
@@ -63,7 +63,7 @@ impl Journal {
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }
             };
-            txn.append(&at, "system", body).unwrap();
+            txn.append(&at, &bellhop::vocab::Actor::System, body).unwrap();
         }
         self.last = txn.commit().unwrap().last().unwrap().seq;
         self.committed.send_replace(self.last);

@@ -188,6 +188,7 @@ fn main() {
             item: &items[rng.below(items.len())],
             location: Some(&locations[rng.below(locations.len())]),
             guest_tier: [GuestTier::Standard, GuestTier::Standard, GuestTier::Vip][rng.below(3)],
+            occupancy: bellhop::engine::routing::Occupancy::Occupied,
             source: [Source::Tv, Source::Tv, Source::Kiosk, Source::Staff][rng.below(4)],
             at: monday.checked_add(jiff::Span::new().days(rng.below(7) as i64)).unwrap().at(
                 rng.below(24) as i8,

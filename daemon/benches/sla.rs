@@ -29,8 +29,8 @@ use bellhop::clock::{Clock, SystemClock};
 use bellhop::core::{Command, CoreHandle, NewTicketRequest};
 use bellhop::event::EventBody;
 use bellhop::store::Store;
-use bellhop::vocab::Duty;
 use bellhop::vocab::Source;
+use bellhop::vocab::{Actor, Duty};
 use tokio::sync::{broadcast, watch, Semaphore};
 
 /// Level 1 of policy `i` falls due `FIRST_S + i * STEP_S` seconds after creation.
@@ -253,7 +253,7 @@ async fn raise(core: &CoreHandle, total: u64, policies: u64, in_flight: usize) {
                 note: None,
                 source: Source::Api,
             };
-            let actor = "token:bench".to_owned();
+            let actor = Actor::Token("bench".into());
             let answer = core.call(|reply| Command::CreateTicket { actor, ticket, reply }).await;
             drop(permit);
             answer.expect("the core answers").expect("the ticket is raised");
@@ -285,7 +285,7 @@ fn main() {
         let (shutdown_tx, shutdown) = watch::channel(false);
         let scheduler = bellhop::scheduler::start(core.clone(), clock, shutdown);
         let duty = core
-            .call(|reply| Command::SetDuty { actor: "bench".into(), staff: "sup".into(), duty: Duty::On, reply })
+            .call(|reply| Command::SetDuty { actor: Actor::Token("bench".into()), staff: "sup".into(), duty: Duty::On, reply })
             .await;
         duty.unwrap().expect("the supervisor goes on duty");
 

@@ -78,7 +78,7 @@ fn build_journal(dir: &Path, total: u64, per_txn: u64) -> u64 {
             let body = if i % 3 == 2 {
                 EventBody::TokenCreated {
                     token: format!("t{i}"),
-                    role: "staff".into(),
+                    role: bellhop::vocab::Role::Staff,
                     label: "desk \"β\"".into(),
                     owner: None,
                     department: None,
@@ -87,7 +87,7 @@ fn build_journal(dir: &Path, total: u64, per_txn: u64) -> u64 {
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }
             };
-            txn.append(&at, "system", body).unwrap();
+            txn.append(&at, &bellhop::vocab::Actor::System, body).unwrap();
             i += 1;
         }
         last = txn.commit().unwrap().last().unwrap().seq;

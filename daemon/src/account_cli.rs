@@ -11,7 +11,7 @@ use crate::core::accounts::{self, AccountChange};
 use crate::core::CoreError;
 use crate::credentials::codes::{hash as hash_secret, new_token};
 use crate::store::{Reader, Store, TokenRecord};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 
 const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
@@ -40,7 +40,7 @@ pub fn token_change(token: NewToken) -> Result<(String, AccountChange), CoreErro
     let (id, secret) = new_token().map_err(|_| CoreError::Unavailable("the system random source failed".into()))?;
     let record = TokenRecord {
         id,
-        role: token.role.as_str().into(),
+        role: Some(token.role),
         label: token.label,
         owner: token.owner,
         department: token.department,
@@ -78,7 +78,7 @@ fn write(data_dir: &Path, change: AccountChange) -> anyhow::Result<Result<(), Co
     let mut store = Store::open(data_dir)?;
     let at = SystemClock.now_rfc3339();
     let mut txn = store.begin()?;
-    let outcome = accounts::apply(&mut txn, &at, "cli", change)?;
+    let outcome = accounts::apply(&mut txn, &at, &Actor::Cli, change)?;
     if outcome.is_ok() {
         txn.commit()?;
     }
@@ -164,7 +164,7 @@ pub fn token_list(data_dir: &Path) -> ExitCode {
         println!(
             "{:<12}  {:<10}  {:<24}  {:<14}  {:<24}  {:<24}  {}",
             t.id,
-            t.role,
+            t.role.map_or("unknown", |r| r.as_str()),
             t.owner.unwrap_or_else(dash),
             t.department.unwrap_or_else(dash),
             t.expires_at.unwrap_or_else(dash),

@@ -160,6 +160,10 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         .filter(|s| s.config_poll_s > 0)
         .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx.clone()));
     let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
+    let pms = match &config.pms {
+        Some(settings) => Some(crate::pms::PmsAdapter::start(settings, core.clone()).await?),
+        None => None,
+    };
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
     let readiness = Readiness::new(core.clone(), Some(link.clone()), clock.clone());
@@ -175,6 +179,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         pull: pull.as_ref().map(PullHandle::status),
         reload: Some(reload_tx),
         access: Default::default(),
+        pms: pms.as_ref().map(crate::pms::PmsAdapter::link),
     });
     let reloader = Arc::new(Reloader { config: config_tx, metrics, busy: Default::default() });
     let reloads = reloader.clone().serve(reload_requests);
@@ -195,6 +200,9 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
             grms.stop().await;
         }
         devices.stop().await;
+        if let Some(pms) = pms {
+            pms.stop().await;
+        }
         if let Some(sync) = sync {
             sync.stop().await;
         }

@@ -7,12 +7,14 @@ use std::process::ExitCode;
 use crate::account_cli::NewToken;
 use crate::clock::SystemClock;
 use crate::store::{Reader, Store};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 
 /// Exit status when the data is bad (sysexits EX_DATAERR).
 const EX_DATAERR: u8 = 65;
 /// Exit status when the store cannot be opened (sysexits EX_IOERR).
 const EX_IOERR: u8 = 74;
+/// The guest data asked for does not exist (sysexits EX_NOINPUT).
+const EX_NOINPUT: u8 = 66;
 /// Exit status when the daemon does not answer (sysexits EX_UNAVAILABLE).
 const EX_UNAVAILABLE: u8 = 69;
 
@@ -69,6 +71,21 @@ pub fn status(addr: std::net::SocketAddr) -> ExitCode {
     }
     if !health["clock_warning"].is_null() {
         println!("CLOCK:    {}", text(&health["clock_warning"]));
+    }
+    let pms = &health["pms"];
+    if !pms.is_null() {
+        println!(
+            "pms:      {} since {} ({} {}), {} records in, {} out, {} skipped, {} resyncs, last error {}",
+            text(&pms["state"]),
+            text(&pms["since"]),
+            text(&pms["mode"]),
+            text(&pms["address"]),
+            pms["records_in"],
+            pms["records_out"],
+            pms["garbage"],
+            pms["resyncs"],
+            text(&pms["last_error"])
+        );
     }
     if health["status"] == "ok" {
         ExitCode::SUCCESS
@@ -133,7 +150,7 @@ pub fn bind_device(config: &crate::config::Config, device: &str, location: &str)
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     let command = crate::core::Command::BindDevice {
-        actor: "cli".into(),
+        actor: Actor::Cli,
         device: device.to_owned(),
         location: location.to_owned(),
         reply,
@@ -150,6 +167,59 @@ pub fn bind_device(config: &crate::config::Config, device: &str, location: &str)
         Ok(Err(error)) => {
             eprintln!("bellhop devices bind: {error}");
             ExitCode::from(64)
+        }
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// `bellhop guest show`: the personal data held under a reference or reservation number, as JSON.
+pub fn show_guest(data_dir: &std::path::Path, key: &str) -> ExitCode {
+    let found = crate::store::Reader::open(data_dir).and_then(|r| r.guests().find(key));
+    match found {
+        Ok(guests) if guests.is_empty() => {
+            eprintln!("bellhop guest show: no guest data is held for {key:?}");
+            ExitCode::from(EX_NOINPUT)
+        }
+        Ok(guests) => {
+            let views: Vec<crate::api::views::GuestDataView> = guests.into_iter().map(Into::into).collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "guests": views })).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("bellhop guest show: {error}");
+            ExitCode::from(EX_IOERR)
+        }
+    }
+}
+
+/// `bellhop guest erase`: deletes the personal data held under a reference or reservation number, through the
+/// same command the daemon's writer applies (journaled with actor `cli`; safe while the daemon runs).
+pub fn erase_guest(config: &crate::config::Config, key: &str) -> ExitCode {
+    let mut store = match Store::open(&config.storage.data_dir) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("bellhop guest erase: {error}");
+            return ExitCode::from(EX_IOERR);
+        }
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let command = crate::core::Command::EraseGuest { actor: crate::vocab::Actor::Cli, key: key.to_owned(), reply };
+    if let Err(error) = crate::core::apply_once(&mut store, config, &SystemClock, command) {
+        eprintln!("bellhop guest erase: {error}");
+        return ExitCode::from(EX_IOERR);
+    }
+    match answer.blocking_recv() {
+        Ok(Ok(erased)) => {
+            println!("Erased the personal data of {}.", erased.join(", "));
+            ExitCode::SUCCESS
+        }
+        Ok(Err(crate::core::CoreError::NotFound(what))) => {
+            eprintln!("bellhop guest erase: no {what}");
+            ExitCode::from(EX_NOINPUT)
+        }
+        Ok(Err(error)) => {
+            eprintln!("bellhop guest erase: {error}");
+            ExitCode::from(EX_IOERR)
         }
         Err(_) => ExitCode::FAILURE,
     }

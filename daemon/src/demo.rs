@@ -15,7 +15,7 @@ use tv_protocol::{AckResult, Request};
 
 use crate::broker::LocalBroker;
 use crate::sim::{start_tv, Answered, TvSpec};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 use crate::{app, cli, config};
 
 /// Options of `bellhop demo`.
@@ -153,7 +153,7 @@ fn clock_in_everyone(config: &config::Config) -> anyhow::Result<()> {
     for member in config.people.staff.values().filter(|m| m.role == crate::vocab::Role::Staff) {
         let (reply, _) = tokio::sync::oneshot::channel();
         let command = crate::core::Command::SetDuty {
-            actor: "demo".into(),
+            actor: Actor::Demo,
             staff: member.id.clone(),
             duty: crate::vocab::Duty::On,
             reply,
@@ -171,7 +171,7 @@ fn bind_own_tvs(config: &config::Config, rooms: u16) -> anyhow::Result<()> {
         let room = room_id(i);
         let (reply, _) = tokio::sync::oneshot::channel();
         let command =
-            crate::core::Command::BindDevice { actor: "demo".into(), device: tv_id(&room), location: room, reply };
+            crate::core::Command::BindDevice { actor: Actor::Demo, device: tv_id(&room), location: room, reply };
         crate::core::apply_once(&mut store, config, &crate::clock::SystemClock, command)?;
     }
     Ok(())

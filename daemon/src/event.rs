@@ -38,6 +38,9 @@ pub enum EventBody {
         /// The estimate told to the guest, in seconds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         eta_s: Option<u32>,
+        /// The language of the guest in the room, as the PMS gave it, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     /// A request for an item already open at the location, recorded on that ticket.
     RequestMerged {
@@ -171,7 +174,7 @@ pub enum EventBody {
         /// The location it may now speak for; `None` when quarantined or awaiting confirmation.
         location: Option<String>,
         /// `bound`, `unbound`, `quarantined` or `conflict`.
-        state: String,
+        state: crate::vocab::DeviceState,
         /// Why it was left unbound when that is not the policy alone (a claim of a location the property does not
         /// know); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,8 +236,8 @@ pub enum EventBody {
         previous: Option<String>,
         /// Its status after the change.
         status: Status,
-        /// `auto`, `manual` or `handoff`.
-        how: String,
+        /// `auto`, `manual`, `handoff` or `queued`.
+        how: crate::vocab::AssignmentKind,
         /// The staff considered, with their load or why they could not take it.
         considered: serde_json::Value,
     },
@@ -259,7 +262,7 @@ pub enum EventBody {
         /// Ticket number.
         ticket: String,
         /// `green`, `yellow` or `red`.
-        flag: String,
+        flag: crate::vocab::Flag,
         /// When it was due to change (UTC).
         due_at: String,
     },
@@ -268,7 +271,7 @@ pub enum EventBody {
         /// Ticket number.
         ticket: String,
         /// `response` or `resolution`.
-        target: String,
+        target: crate::vocab::Target,
         /// The deadline that was missed (UTC).
         due_at: String,
     },
@@ -277,7 +280,7 @@ pub enum EventBody {
         /// Ticket number.
         ticket: String,
         /// `response` or `resolution`.
-        target: String,
+        target: crate::vocab::Target,
     },
     /// An escalation level fired.
     TicketEscalated {
@@ -286,7 +289,7 @@ pub enum EventBody {
         /// The level, from 1.
         level: u32,
         /// `due`, `emergency` or `manual`.
-        reason: String,
+        reason: crate::vocab::Reason,
         /// When it fell due (UTC).
         due_at: String,
         /// The level's target as configured (`supervisor`, `staff:ana`, `contact:security`).
@@ -299,12 +302,91 @@ pub enum EventBody {
         /// How far it stepped, in milliseconds (negative: backwards).
         delta_ms: i64,
     },
+    /// The PMS checked a guest in (or a resync found one in house). Personal data is not here: `guest` is
+    /// Bellhop's reference to the row that holds it.
+    GuestCheckedIn {
+        /// The guest's reference.
+        guest: String,
+        /// The room.
+        location: String,
+        /// The tier the PMS's VIP code gives.
+        tier: crate::vocab::GuestTier,
+        /// The guest's language, as the PMS gave it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
+        /// Arrival date (`yyyy-MM-dd`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arrival: Option<String>,
+        /// Departure date (`yyyy-MM-dd`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        departure: Option<String>,
+        /// Whether a database resync, not a live check-in, reported it.
+        resync: bool,
+    },
+    /// The PMS checked a guest out (or a resync no longer lists the room).
+    GuestCheckedOut {
+        /// The guest's reference.
+        guest: String,
+        /// The room, now vacant.
+        location: String,
+        /// Whether a database resync, not a live check-out, reported it.
+        resync: bool,
+    },
+    /// A guest moved room.
+    GuestMoved {
+        /// The guest's reference.
+        guest: String,
+        /// The old room, now vacant.
+        from: String,
+        /// The new room.
+        to: String,
+    },
+    /// The PMS changed a guest's stay: tier, language or departure.
+    GuestChanged {
+        /// The guest's reference.
+        guest: String,
+        /// The room.
+        location: String,
+        /// The tier now.
+        tier: crate::vocab::GuestTier,
+        /// The language now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
+        /// The departure date now (`yyyy-MM-dd`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        departure: Option<String>,
+    },
+    /// An open ticket's guest tier was raised (a VIP checked in to its room), and its SLA policy chosen again.
+    TicketTierRaised {
+        /// Ticket number.
+        ticket: String,
+        /// The tier now.
+        tier: crate::vocab::GuestTier,
+        /// The SLA policy now.
+        sla: String,
+    },
+    /// Housekeeping reported a room's status; it is sent to the PMS as a room status record.
+    RoomStatusChanged {
+        /// The room.
+        location: String,
+        /// `dirty`, `cleaned` or `inspected`.
+        status: String,
+        /// Whether a guest is checked in (vacant or occupied in the PMS's room status).
+        occupied: bool,
+    },
+    /// Guests' personal data was deleted from the guests table: after the retention period, or on request.
+    GuestDataDeleted {
+        /// The references whose data was deleted.
+        guests: Vec<String>,
+        /// `retention` or `erasure`.
+        reason: String,
+    },
     /// An API token was issued.
     TokenCreated {
         /// The token's public id (never the secret).
         token: String,
         /// The role it carries.
-        role: String,
+        role: crate::vocab::Role,
         /// What it is for.
         label: String,
         /// Who it belongs to (`staff:{id}` or `integration:{name}`).
@@ -424,6 +506,13 @@ impl EventBody {
             EventBody::SlaBreachCleared { .. } => "sla_breach_cleared",
             EventBody::TicketEscalated { .. } => "ticket_escalated",
             EventBody::ClockStepped { .. } => "clock_stepped",
+            EventBody::GuestCheckedIn { .. } => "guest_checked_in",
+            EventBody::GuestCheckedOut { .. } => "guest_checked_out",
+            EventBody::GuestMoved { .. } => "guest_moved",
+            EventBody::GuestChanged { .. } => "guest_changed",
+            EventBody::TicketTierRaised { .. } => "ticket_tier_raised",
+            EventBody::RoomStatusChanged { .. } => "room_status_changed",
+            EventBody::GuestDataDeleted { .. } => "guest_data_deleted",
         }
     }
 
@@ -440,7 +529,8 @@ impl EventBody {
             | EventBody::SlaFlagChanged { ticket, .. }
             | EventBody::SlaBreached { ticket, .. }
             | EventBody::SlaBreachCleared { ticket, .. }
-            | EventBody::TicketEscalated { ticket, .. } => Some(ticket),
+            | EventBody::TicketEscalated { ticket, .. }
+            | EventBody::TicketTierRaised { ticket, .. } => Some(ticket),
             EventBody::RequestRejected { .. }
             | EventBody::PresenceRejected { .. }
             | EventBody::DoNotDisturbChanged { .. }
@@ -461,7 +551,13 @@ impl EventBody {
             | EventBody::SessionEnded { .. }
             | EventBody::StaffDutyChanged { .. }
             | EventBody::GuestTierChanged { .. }
-            | EventBody::ClockStepped { .. } => None,
+            | EventBody::ClockStepped { .. }
+            | EventBody::GuestCheckedIn { .. }
+            | EventBody::GuestCheckedOut { .. }
+            | EventBody::GuestMoved { .. }
+            | EventBody::GuestChanged { .. }
+            | EventBody::RoomStatusChanged { .. }
+            | EventBody::GuestDataDeleted { .. } => None,
         }
     }
 }
@@ -509,7 +605,7 @@ mod tests {
             EventBody::TicketCommented { ticket: "A-1".into(), text: "x".into() },
             EventBody::TokenCreated {
                 token: "t".into(),
-                role: "admin".into(),
+                role: crate::vocab::Role::Admin,
                 label: "l".into(),
                 owner: Some("integration:pms".into()),
                 department: None,

@@ -23,6 +23,7 @@ pub mod logging;
 pub mod metrics;
 pub mod mqtt;
 pub mod perms;
+pub mod pms;
 pub mod readiness;
 pub mod scheduler;
 pub mod sim;

@@ -84,6 +84,11 @@ enum Cmd {
         #[command(subcommand)]
         command: DevicesCmd,
     },
+    /// Guests' personal data from the PMS link: show it (a subject access request) or erase it.
+    Guest {
+        #[command(subcommand)]
+        command: GuestCmd,
+    },
     /// Act as a TV for installers and vendors: advertise over mDNS, keep MQTT presence with a last will, and print
     /// the menu, the location's status and any acks. Runs until stopped.
     SimulateDevice(bellhop::sim::DeviceArgs),
@@ -158,6 +163,29 @@ enum DevicesCmd {
         /// The location.
         #[arg(long)]
         location: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GuestCmd {
+    /// Print, as JSON, the personal data held under a guest reference or reservation number.
+    Show {
+        /// A guest reference (guest-12) or the PMS's reservation number.
+        key: String,
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+    },
+    /// Erase the personal data held under a guest reference or reservation number; journaled with actor `cli`.
+    Erase {
+        /// A guest reference (guest-12) or the PMS's reservation number.
+        key: String,
+        /// The configuration file.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -304,6 +332,13 @@ fn main() -> ExitCode {
         Cmd::Devices { command: DevicesCmd::Bind { config, data_dir, device, location } } => {
             match load(&config, data_dir, None, None) {
                 Ok(config) => cli::bind_device(&config, &device, &location),
+                Err(code) => code,
+            }
+        }
+        Cmd::Guest { command: GuestCmd::Show { key, data_dir } } => cli::show_guest(&data_dir, &key),
+        Cmd::Guest { command: GuestCmd::Erase { key, config, data_dir } } => {
+            match load(&config, data_dir, None, None) {
+                Ok(config) => cli::erase_guest(&config, &key),
                 Err(code) => code,
             }
         }

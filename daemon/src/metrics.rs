@@ -264,11 +264,15 @@ mod tests {
         let config = hotel();
         let core = CoreStats::default();
         core.sla.count(&[
-            event(EventBody::SlaBreached { ticket: "H-1".into(), target: "response".into(), due_at: String::new() }),
+            event(EventBody::SlaBreached {
+                ticket: "H-1".into(),
+                target: crate::vocab::Target::Response,
+                due_at: String::new(),
+            }),
             event(EventBody::TicketEscalated {
                 ticket: "H-1".into(),
                 level: 2,
-                reason: "due".into(),
+                reason: crate::vocab::Reason::Due,
                 due_at: String::new(),
                 to: "manager".into(),
                 recipients: vec![],
@@ -276,7 +280,7 @@ mod tests {
             event(EventBody::TicketEscalated {
                 ticket: "H-2".into(),
                 level: 2,
-                reason: "manual".into(),
+                reason: crate::vocab::Reason::Manual,
                 due_at: String::new(),
                 to: "manager".into(),
                 recipients: vec![],

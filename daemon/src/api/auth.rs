@@ -18,7 +18,7 @@ use super::throttle::{Hold, Key, ADDRESS_FACTOR};
 use super::ApiState;
 use crate::config::{Config, StaffMember};
 use crate::store::{TokenRecord, Visibility};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 
 /// Roles that may read tickets.
 pub const READ_TICKETS: &[Role] = &[Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics];
@@ -61,6 +61,8 @@ roles! {
     BindDevices = &[Role::Installer, Role::Admin];
     /// Writing room controllers.
     WriteControllers = &[Role::Supervisor, Role::Manager, Role::Admin, Role::Installer];
+    /// Reading and erasing guests' personal data.
+    ManageGuestData = &[Role::Manager, Role::Admin];
 }
 
 /// Who is calling, admitted by `R`. As an extractor it answers 401 (no, unknown, expired or revoked credentials),
@@ -75,7 +77,7 @@ pub struct Caller<R> {
 
 impl<R> Caller<R> {
     /// The journal actor for this caller: `staff:{id}`, `integration:{name}` or `token:{id}`.
-    pub fn actor(&self) -> String {
+    pub fn actor(&self) -> Actor {
         self.who.actor.clone()
     }
 }
@@ -175,7 +177,7 @@ async fn bearer(header: &str, state: &Arc<ApiState>) -> Result<Principal, ApiErr
     if record.expires_at.as_deref().and_then(|e| e.parse::<jiff::Timestamp>().ok()).is_some_and(|e| e <= now) {
         return Err(ApiError::unauthorized("the token has expired"));
     }
-    let Some(role) = Role::parse(&record.role) else {
+    let Some(role) = record.role else {
         return Err(ApiError::forbidden("the token's role is not known"));
     };
     let config = state.config.borrow().clone();
@@ -186,7 +188,7 @@ async fn bearer(header: &str, state: &Arc<ApiState>) -> Result<Principal, ApiErr
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     /// The journal actor: `staff:{id}`, `integration:{name}` or `token:{id}`.
-    pub actor: String,
+    pub actor: Actor,
     /// The role in force.
     pub role: Role,
     /// The person (staff id), when a person is calling.
@@ -208,7 +210,7 @@ impl Principal {
             _ => None,
         };
         Principal {
-            actor: format!("staff:{}", member.id),
+            actor: Actor::Staff(member.id.clone()),
             role,
             person: Some(member.id.clone()),
             departments,
@@ -234,9 +236,9 @@ impl Principal {
                 None => vec![scope.clone()],
             });
         }
-        let actor = match owner {
-            Some(owner) => owner.to_owned(),
-            None => format!("token:{}", record.id),
+        let actor = match owner.and_then(Actor::parse) {
+            Some(owner @ (Actor::Staff(_) | Actor::Integration(_))) => owner,
+            _ => Actor::Token(record.id.clone()),
         };
         Principal { actor, role, person, departments, session: None, token: Some(record.id.clone()) }
     }

@@ -13,6 +13,7 @@ use super::reply::Reply;
 use super::views::{BindBody, DeviceList, DeviceView, ErrorBody};
 use super::ApiState;
 use crate::core::Command;
+use crate::vocab::DeviceState;
 
 /// The filters of `GET /api/v1/devices`, all optional.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -40,10 +41,10 @@ pub async fn list(
 ) -> Result<Reply<DeviceList>, ApiError> {
     let location = query.location;
     let device_state = match query.state {
-        Some(value) if !["bound", "unbound", "quarantined", "conflict"].contains(&value.as_str()) => {
-            return Err(ApiError::bad_request(format!("unknown filter state={value}")))
-        }
-        value => value,
+        Some(value) => Some(
+            DeviceState::parse(&value).ok_or_else(|| ApiError::bad_request(format!("unknown filter state={value}")))?,
+        ),
+        None => None,
     };
     let online = match query.online.as_deref() {
         None => None,
@@ -51,8 +52,7 @@ pub async fn list(
         Some("false") => Some(false),
         Some(value) => return Err(ApiError::bad_request(format!("unknown filter online={value}"))),
     };
-    let devices =
-        state.reads.with(move |r| r.devices().list(location.as_deref(), device_state.as_deref(), online)).await?;
+    let devices = state.reads.with(move |r| r.devices().list(location.as_deref(), device_state, online)).await?;
     Ok(Reply::ok(DeviceList { devices: devices.into_iter().map(DeviceView::from).collect() }))
 }
 

@@ -10,6 +10,7 @@ mod duplicates;
 mod error;
 mod extract;
 mod grms;
+mod guests;
 mod locations;
 mod openapi;
 mod probes;
@@ -66,6 +67,8 @@ pub struct ApiState {
     pub reload: Option<tokio::sync::mpsc::Sender<crate::sync::ReloadRequest>>,
     /// Password hashing, the sign-in throttle and sessions' recent use.
     pub access: Access,
+    /// The PMS link, when configured.
+    pub pms: Option<Arc<crate::pms::PmsLink>>,
 }
 
 /// Serves the API on `listener` under `limits` until `shutdown`. Connections already open finish their current

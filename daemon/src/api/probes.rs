@@ -25,7 +25,9 @@ pub async fn health(State(state): State<Arc<ApiState>>) -> Reply<HealthView> {
     let sync_alarm = sync.as_ref().is_some_and(|s| s.alarm.is_some());
     let last_event = state.reads.with(|r| r.last_event_at()).await.ok().flatten().and_then(|at| at.parse().ok());
     let clock_warning = crate::credentials::clock::warning(jiff::Timestamp::now(), last_event);
-    let status = if mqtt_connected == Some(false) || sync_alarm { "degraded" } else { "ok" };
+    let pms = state.pms.as_ref().map(|link| link.snapshot());
+    let pms_down = pms.as_ref().is_some_and(|p| p.state != crate::pms::LinkState::Up);
+    let status = if mqtt_connected == Some(false) || sync_alarm || pms_down { "degraded" } else { "ok" };
     Reply::ok(HealthView {
         status,
         version: env!("CARGO_PKG_VERSION"),
@@ -40,6 +42,7 @@ pub async fn health(State(state): State<Arc<ApiState>>) -> Reply<HealthView> {
         sync: sync.map(Into::into),
         config_pull: state.pull.as_ref().map(|p| p.lock().map(|s| s.clone()).unwrap_or_default().into()),
         clock_warning,
+        pms,
     })
 }
 
@@ -80,6 +83,9 @@ pub async fn metrics(State(state): State<Arc<ApiState>>, _: Caller<ReadMetrics>)
         ] {
             let _ = write!(body, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
         }
+    }
+    if let Some(pms) = state.pms.as_ref().map(|link| link.snapshot()) {
+        crate::pms::render_metrics(&pms, &mut body);
     }
     Ok(text("text/plain; version=0.0.4; charset=utf-8", body))
 }

@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 
 use super::openapi::{ApiDoc, DocumentJson};
 use super::{
-    admin, devices, error, extract, grms, locations, openapi, probes, signin, staff, tickets, tokens, users, ApiState,
+    admin, devices, error, extract, grms, guests, locations, openapi, probes, signin, staff, tickets, tokens, users,
+    ApiState,
 };
 
 /// The router over `state`, with the OpenAPI document it serves.
@@ -31,6 +32,8 @@ pub fn build(state: Arc<ApiState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(staff::set_duty))
         .routes(routes!(locations::guest_tier))
         .routes(routes!(locations::dnd))
+        .routes(routes!(guests::room_status))
+        .routes(routes!(guests::export, guests::erase))
         .routes(routes!(admin::reload))
         .routes(routes!(devices::list))
         .routes(routes!(devices::read))

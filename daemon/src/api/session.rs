@@ -17,6 +17,7 @@ use crate::core::Command;
 use crate::credentials::password::Hasher;
 use crate::event::EventBody;
 use crate::store::SessionRecord;
+use crate::vocab::Actor;
 
 /// The cookie's name over plain HTTP (loopback).
 pub const COOKIE_NAME: &str = "bellhop_session";
@@ -94,7 +95,7 @@ pub async fn principal(state: &Arc<ApiState>, secret: &str) -> Result<Principal,
         let id = session.id.clone();
         tokio::spawn(async move {
             let change = AccountChange::Touch { session: id, at_ms: now };
-            let _ = core.call(|reply| Command::Account { actor: "system".into(), change, reply }).await;
+            let _ = core.call(|reply| Command::Account { actor: Actor::System, change, reply }).await;
         });
     }
     Ok(Principal::of_person(member, Some(session.id)))
@@ -134,12 +135,11 @@ pub async fn journal_lock(state: &Arc<ApiState>, lock: &NewLock) {
         failures: lock.failures,
         until: until.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
     };
-    record(state, "system", body).await;
+    record(state, Actor::System, body).await;
 }
 
 /// Journals something that happened at the door (an attempt, a lock); a failure to store it is logged.
-pub async fn record(state: &Arc<ApiState>, actor: &str, body: EventBody) {
-    let actor = actor.to_owned();
+pub async fn record(state: &Arc<ApiState>, actor: Actor, body: EventBody) {
     if let Err(error) =
         state.core.call(|reply| Command::Record { actor, body, reply }).await.and_then(|r| r.map(|_| ()))
     {

@@ -31,7 +31,7 @@ use crate::core::{Command, CoreError};
 use crate::credentials::{codes, password, qr, totp};
 use crate::event::EventBody;
 use crate::store::{AccountRecord, SessionRecord};
-use crate::vocab::Role;
+use crate::vocab::{Actor, Role};
 
 impl FromRequestParts<Arc<ApiState>> for ConnectionInfo {
     type Rejection = ApiError;
@@ -76,7 +76,7 @@ async fn failed(state: &Arc<ApiState>, user: &str, info: &ConnectionInfo, reason
         session: None,
         factor: None,
     };
-    session::record(state, "system", body).await;
+    session::record(state, Actor::System, body).await;
     let limit = state.config.borrow().signin.lock_after;
     let lock_for = session::lock_duration(state);
     let now = Instant::now();
@@ -215,7 +215,7 @@ pub async fn enrol(
         totp_step,
         recovery: recovery.iter().map(|c| codes::hash(&codes::normalise(c))).collect(),
     };
-    let actor = format!("staff:{}", member.id);
+    let actor = Actor::Staff(member.id.clone());
     state.core.call(|reply| Command::Account { actor, change, reply }).await??;
     state.access.throttle.succeed(&Key::Account(user));
     Ok(Reply::ok(EnrolledView { user: member.id, totp: totp_step.is_some(), recovery_codes: recovery }))
@@ -289,7 +289,7 @@ pub async fn sign_in(
                 session: None,
                 factor: None,
             };
-            session::record(&state, "system", body).await;
+            session::record(&state, Actor::System, body).await;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "second_factor_required",
@@ -341,7 +341,7 @@ pub async fn sign_in(
         totp_step,
         recovery,
     };
-    let actor = format!("staff:{}", member.id);
+    let actor = Actor::Staff(member.id.clone());
     match state.core.call(|reply| Command::Account { actor, change, reply }).await? {
         Ok(()) => {}
         Err(CoreError::Invalid(why)) => {
@@ -359,7 +359,7 @@ pub async fn sign_in(
 fn me_view(config: &Config, who: &super::auth::Principal) -> MeView {
     let member = who.person.as_ref().and_then(|id| config.people.staff.get(id));
     MeView {
-        actor: who.actor.clone(),
+        actor: who.actor.to_string(),
         user: who.person.clone(),
         name: member.map(|m| m.name.clone()),
         role: who.role.as_str().into(),
@@ -380,7 +380,7 @@ pub async fn me(State(state): State<Arc<ApiState>>, caller: Caller<Anyone>) -> R
 /// Ends sessions through the core.
 async fn end(
     state: &Arc<ApiState>,
-    actor: String,
+    actor: Actor,
     staff: &str,
     session: Option<String>,
     why: &str,

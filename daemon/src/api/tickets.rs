@@ -18,7 +18,7 @@ use super::views::{
 use super::ApiState;
 use crate::core::{Command, NewTicketRequest};
 use crate::store::TicketFilter;
-use crate::vocab::{Action, Source, Status};
+use crate::vocab::{Action, Flag, Source, Status};
 
 /// The default and largest page sizes.
 const DEFAULT_LIMIT: u32 = 50;
@@ -71,10 +71,11 @@ pub async fn list(
     filter.location = query.location;
     filter.department = query.department;
     filter.sla = match query.sla {
-        Some(value) if !matches!(value.as_str(), "green" | "yellow" | "red") => {
-            return Err(ApiError::bad_request(format!("sla must be green, yellow or red, not {value:?}")))
-        }
-        sla => sla,
+        Some(value) => Some(
+            Flag::parse(&value)
+                .ok_or_else(|| ApiError::bad_request(format!("sla must be green, yellow or red, not {value:?}")))?,
+        ),
+        None => None,
     };
     filter.assignee = query.assignee;
     match query.queued.as_deref() {

@@ -26,7 +26,7 @@ pub async fn list(State(state): State<Arc<ApiState>>, _: Caller<Administer>) -> 
         .map(|t| TokenView {
             id: t.id,
             name: t.label,
-            role: t.role,
+            role: t.role.map_or("unknown", |r| r.as_str()).into(),
             owner: t.owner,
             department: t.department,
             created_at: t.created_at,

@@ -2,6 +2,7 @@
 
 mod errors;
 mod people;
+mod pms;
 mod policies;
 mod raw;
 mod shape;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use people::{Contact, People, StaffMember};
+pub use pms::{LinkMode, Pms};
 pub use policies::{parse_duration, LevelTarget, Policies, Selectors, SlaFacts, SlaPolicy};
 pub use signin::{RolePolicy, Signin};
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub policies: Policies,
     /// How people sign in.
     pub signin: Signin,
+    /// The PMS link (`[pms]`), when the property has one.
+    pub pms: Option<Pms>,
 }
 
 /// How devices are discovered, bound and watched.
@@ -114,8 +118,8 @@ pub struct Site {
     pub code: String,
     /// The property's name.
     pub name: String,
-    /// The property's IANA time zone.
-    pub time_zone: String,
+    /// The property's IANA time zone, parsed once; every local time (shifts, opening hours, offline hours) is in it.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// The broker connection.
@@ -408,11 +412,15 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
     if site.name.trim().is_empty() {
         errors.push(map.at("site.name", "must not be empty"));
     }
-    if jiff::tz::TimeZone::get(&site.time_zone).is_err() {
-        errors.push(
-            map.at("site.time_zone", format!("{:?} is not an IANA time zone such as Europe/Lisbon", site.time_zone)),
-        );
-    }
+    let time_zone =
+        jiff::tz::TimeZone::get(&site.time_zone)
+            .map_err(|_| {
+                errors.push(map.at(
+                    "site.time_zone",
+                    format!("{:?} is not an IANA time zone such as Europe/Lisbon", site.time_zone),
+                ));
+            })
+            .ok();
 
     let mqtt = &raw.mqtt;
     let broker = Broker::parse(&mqtt.url).unwrap_or_else(|e| {
@@ -493,7 +501,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         if !department_codes.insert(d.code.clone()) {
             errors.push(map.at(&format!("departments[{i}].code"), format!("department {:?} is defined twice", d.code)));
         }
-        let calendar = policies::calendar(&d, i, &site.time_zone, map, errors);
+        let calendar = policies::calendar(&d, i, time_zone.as_ref(), map, errors);
         departments.push(Department { code: d.code, name: d.name, calendar, pause_on_dnd: d.pause_on_dnd });
     }
 
@@ -562,6 +570,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
     let policies = policies::validate(raw.rules, raw.sla, raw.escalations, &known, map, errors);
     let signin = signin::validate(raw.signin, map, errors);
 
+    let pms = raw.pms.map(|pms| pms::validate(pms, &catalog, &locations, map, errors));
     let grms = raw.grms.and_then(|grms| validate_grms(path, grms, map, &catalog, &locations, errors));
     let devices = validate_devices(raw.devices, &raw.site.name, map, &catalog, errors);
     let sync = raw.sync.map(|mut sync| {
@@ -582,7 +591,12 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
 
     Config {
         path: path.to_owned(),
-        site: Site { code: raw.site.code, name: raw.site.name, time_zone: raw.site.time_zone },
+        site: Site {
+            code: raw.site.code,
+            name: raw.site.name,
+            // Without a zone the configuration has an error and is refused; UTC here is never used.
+            time_zone: time_zone.unwrap_or(jiff::tz::TimeZone::UTC),
+        },
         mqtt: Mqtt {
             broker,
             client_id,
@@ -620,6 +634,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         people,
         policies,
         signin,
+        pms,
     }
 }
 

@@ -9,10 +9,10 @@ use crate::engine::calendar::{parse_openings, Calendar};
 use crate::engine::routing::{Conditions, Outcome, Rule};
 use crate::engine::shifts::{ShiftPattern, Window};
 use crate::engine::sla::{Anchor, LevelSpec, Policy, Until};
-use crate::vocab::{CatalogItem, GuestTier, LocationClass, Priority, Role, Source};
+use crate::vocab::{CatalogItem, GuestTier, LocationClass, Occupancy, Priority, Role, Source};
 
 /// Who an escalation level notifies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum LevelTarget {
     /// Everyone with this role in the ticket's department who is on shift (`staff` is the assignee, or the
     /// department's staff on duty when nobody has the ticket; `admin` is property-wide).
@@ -35,7 +35,7 @@ impl LevelTarget {
 }
 
 /// Which tickets an SLA policy is for; an empty list matches anything.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Selectors {
     /// Priorities.
     pub priorities: Vec<Priority>,
@@ -45,6 +45,8 @@ pub struct Selectors {
     pub departments: Vec<String>,
     /// Guest tiers.
     pub guest_tiers: Vec<GuestTier>,
+    /// Room occupancy.
+    pub occupancy: Vec<Occupancy>,
     /// Location classes.
     pub classes: Vec<LocationClass>,
     /// Sources.
@@ -62,6 +64,8 @@ pub struct SlaFacts<'a> {
     pub department: &'a str,
     /// The guest's tier at the location.
     pub guest_tier: GuestTier,
+    /// The room's occupancy.
+    pub occupancy: Occupancy,
     /// The location's class, when the location is listed.
     pub class: Option<LocationClass>,
     /// Where it came from.
@@ -77,6 +81,7 @@ impl Selectors {
             && (self.categories.is_empty() || self.categories.iter().any(|c| c == facts.category))
             && (self.departments.is_empty() || self.departments.iter().any(|d| d == facts.department))
             && any(&self.guest_tiers, &facts.guest_tier)
+            && any(&self.occupancy, &facts.occupancy)
             && (self.classes.is_empty() || facts.class.is_some_and(|c| self.classes.contains(&c)))
             && any(&self.sources, &facts.source)
     }
@@ -88,6 +93,7 @@ impl Selectors {
             self.categories.is_empty(),
             self.departments.is_empty(),
             self.guest_tiers.is_empty(),
+            self.occupancy.is_empty(),
             self.classes.is_empty(),
             self.sources.is_empty(),
         ]
@@ -98,7 +104,7 @@ impl Selectors {
 }
 
 /// An SLA policy: targets, the escalation ladder with its recipients, and which tickets it is for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct SlaPolicy {
     /// Its name.
     pub name: String,
@@ -196,11 +202,12 @@ fn built_in(priority: Priority) -> SlaPolicy {
     }
 }
 
-/// A department's calendar from its `hours` and `holidays`, in the site's time zone.
+/// A department's calendar from its `hours` and `holidays`, in the site's time zone (`None` when the site's zone is
+/// invalid, which is reported on its own).
 pub(super) fn calendar(
     department: &RawDepartment,
     index: usize,
-    time_zone: &str,
+    time_zone: Option<&jiff::tz::TimeZone>,
     map: &SourceMap<'_>,
     errors: &mut Vec<ConfigError>,
 ) -> Calendar {
@@ -235,8 +242,9 @@ pub(super) fn calendar(
             )),
         }
     }
-    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Calendar::new(tz, week, holidays).unwrap_or_else(|e| {
+    // Without a time zone the site has an error already, and the configuration is refused.
+    let Some(tz) = time_zone else { return Calendar::always() };
+    Calendar::new(tz.clone(), week, holidays).unwrap_or_else(|e| {
         errors.push(map.at(&format!("departments[{index}].hours"), e));
         Calendar::always()
     })
@@ -319,6 +327,7 @@ pub(super) fn validate(
                     categories: raw.categories,
                     departments: raw.departments,
                     guest_tiers: raw.guest_tiers,
+                    occupancy: raw.occupancy,
                     classes: raw.classes,
                     sources: raw.sources,
                 },
@@ -490,6 +499,7 @@ fn rule(
         classes: raw.classes,
         sources: raw.sources,
         guest_tiers: raw.guest_tiers,
+        occupancy: raw.occupancy,
         days,
         window,
         shifts: raw.shifts,

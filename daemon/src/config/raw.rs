@@ -29,6 +29,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub devices: RawDevices,
     pub sync: Option<super::sync::SyncConfig>,
+    pub pms: Option<super::pms::RawPms>,
     #[serde(default)]
     pub shifts: Vec<RawShift>,
     #[serde(default)]
@@ -365,6 +366,8 @@ pub struct RawRule {
     #[serde(default)]
     pub guest_tiers: Vec<crate::vocab::GuestTier>,
     #[serde(default)]
+    pub occupancy: Vec<crate::vocab::Occupancy>,
+    #[serde(default)]
     pub days: Vec<String>,
     pub hours: Option<String>,
     #[serde(default)]
@@ -392,6 +395,8 @@ pub struct RawSla {
     pub departments: Vec<String>,
     #[serde(default)]
     pub guest_tiers: Vec<crate::vocab::GuestTier>,
+    #[serde(default)]
+    pub occupancy: Vec<crate::vocab::Occupancy>,
     #[serde(default)]
     pub classes: Vec<LocationClass>,
     #[serde(default)]

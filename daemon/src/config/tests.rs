@@ -37,7 +37,7 @@ fn minimal_file_gets_defaults() {
     assert_eq!(config.http.listen.to_string(), "0.0.0.0:8080");
     assert_eq!(config.limits.max_open_per_location, 50);
     assert_eq!(config.catalog["hk.towels"].max_qty, 10);
-    assert_eq!(config.site.time_zone, "UTC");
+    assert_eq!(config.site.time_zone.iana_name(), Some("UTC"));
 }
 
 #[test]
@@ -352,6 +352,7 @@ fn roster_rules_and_sla_policies_are_validated_and_chosen_by_precedence() {
     assert_eq!(vip.targets[1], LevelTarget::Contact("security-desk".into()));
     assert_eq!(vip.clock.levels[1].until, crate::engine::sla::Until::Resolved, "resolution levels last until resolved");
     let facts = |tier| SlaFacts {
+        occupancy: crate::engine::routing::Occupancy::Unknown,
         priority: Priority::Low,
         category: "housekeeping",
         department: "housekeeping",
@@ -457,4 +458,40 @@ fn the_documents_list_the_sections_head_office_may_send() {
     );
     let reference = include_str!("../../../docs/configuration.md");
     assert_eq!(names(reference, "Each may hold the sections", ". A section"), sections);
+}
+
+#[test]
+fn pms_section_is_validated_and_maps_vip_codes() {
+    let good = format!(
+        "{MINIMAL}\n[pms]\nmode = \"server\"\naddress = \"0.0.0.0:5010\"\nvip_codes = {{ VIP1 = \"vip\", LTS = \"long_stay\" }}\n\
+         departure_item = \"hk.towels\"\n"
+    );
+    let config = parse(Path::new("b.toml"), &good).unwrap();
+    let pms = config.pms.expect("a [pms] section");
+    assert_eq!(pms.mode, LinkMode::Server);
+    assert_eq!(pms.tier_for(Some("VIP1")), GuestTier::Vip);
+    assert_eq!(pms.tier_for(Some(" LTS ")), GuestTier::LongStay);
+    assert_eq!(pms.tier_for(Some("GOLD")), GuestTier::Standard);
+    assert_eq!(pms.tier_for(None), GuestTier::Standard);
+    assert_eq!(pms.retain, std::time::Duration::from_secs(30 * 86_400));
+
+    let bad = format!(
+        "{MINIMAL}\n[pms]\nmode = \"client\"\naddress = \"pms-host\"\ninterface_family = \"W\"\nkeep_alive_s = 0\n\
+         outage_item = \"fo.nothing\"\ndeparture_item = \"hk.nothing\"\nretain_days = 5000\n"
+    );
+    let found = errors(&bad);
+    for expected in [
+        "pms.address",
+        "pms.interface_family",
+        "pms.keep_alive_s",
+        "pms.outage_item",
+        "pms.outage_location",
+        "pms.departure_item",
+        "pms.retain_days",
+    ] {
+        assert!(found.iter().any(|e| e.contains(expected)), "no error for {expected}: {found:?}");
+    }
+    assert!(errors(&format!("{MINIMAL}\n[pms]\nmode = \"sideways\"\naddress = \"h:1\"\n"))
+        .iter()
+        .any(|e| e.contains("pms.mode")));
 }

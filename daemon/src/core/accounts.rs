@@ -5,6 +5,7 @@
 use crate::core::CoreError;
 use crate::event::EventBody;
 use crate::store::{AccountRecord, SessionRecord, StoreError, TokenRecord, Txn};
+use crate::vocab::Actor;
 
 /// A change to credentials, sessions or tokens. Hashing happens before (on the API's hashing pool); this only
 /// stores.
@@ -93,7 +94,7 @@ fn refuse(why: impl Into<String>) -> Result<Result<(), CoreError>, StoreError> {
 pub fn apply(
     txn: &mut Txn<'_>,
     at: &str,
-    actor: &str,
+    actor: &Actor,
     change: AccountChange,
 ) -> Result<Result<(), CoreError>, StoreError> {
     match change {
@@ -173,7 +174,7 @@ pub fn apply(
             txn.accounts().open_session(&session, &token_hash)?;
             txn.append(
                 at,
-                &format!("staff:{}", session.staff),
+                &Actor::Staff(session.staff.clone()),
                 EventBody::SignInAttempted {
                     user: session.staff.clone(),
                     address,
@@ -216,7 +217,7 @@ pub fn apply(
                 actor,
                 EventBody::TokenCreated {
                     token: record.id,
-                    role: record.role,
+                    role: record.role.unwrap_or(crate::vocab::Role::Staff),
                     label: record.label,
                     owner: record.owner,
                     department: record.department,
@@ -238,7 +239,7 @@ pub fn apply(
 fn end_sessions(
     txn: &mut Txn<'_>,
     at: &str,
-    actor: &str,
+    actor: &Actor,
     staff: &str,
     only: Option<&str>,
     why: &str,

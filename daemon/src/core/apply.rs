@@ -13,7 +13,7 @@ use crate::engine::lifecycle::{self, IllegalTransition};
 use crate::engine::sla::{Input, Pause};
 use crate::event::EventBody;
 use crate::store::{NewTicket, StoreError, Ticket, Txn};
-use crate::vocab::{Action, CatalogItem, Device, Source};
+use crate::vocab::{Action, Actor, AssignmentKind, CatalogItem, Device, Source};
 
 /// The longest comment staff may add, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -80,7 +80,7 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
         }
         Command::Prune { synced_through, before, reply } => Reply::Recorded(
             reply,
-            cx.guarded(|cx| cx.txn.prune(synced_through, &before, cx.at, "system"))
+            cx.guarded(|cx| cx.txn.prune(synced_through, &before, cx.at, &Actor::System))
                 .map_err(|e| CoreError::Unavailable(e.to_string())),
         ),
         Command::DeviceObserved { actor, device, observation, reply } => {
@@ -107,6 +107,24 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
         Command::Record { actor, body, reply } => Reply::Recorded(
             reply,
             cx.guarded(|cx| cx.append(&actor, body)).map_err(|e| CoreError::Unavailable(e.to_string())),
+        ),
+        Command::Pms { signal, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| cx.pms(signal)).unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::SetRoomStatus { actor, location, status, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| cx.set_room_status(&actor, &location, &status))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::EraseGuest { actor, key, reply } => Reply::Guests(
+            reply,
+            cx.guarded(|cx| cx.erase_guest(&actor, &key))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
+        Command::PruneGuests { reply } => Reply::Recorded(
+            reply,
+            cx.guarded(|cx| cx.prune_guests()).map_err(|e| CoreError::Unavailable(e.to_string())),
         ),
         Command::Grms { controller, location, signal } => {
             let what = format!("{controller} at {location}: {signal:?}");
@@ -178,12 +196,12 @@ impl Cx<'_, '_> {
         }
     }
 
-    pub(super) fn append(&mut self, actor: &str, body: EventBody) -> Result<u64, StoreError> {
+    pub(super) fn append(&mut self, actor: &Actor, body: EventBody) -> Result<u64, StoreError> {
         Ok(self.txn.append(self.at, actor, body)?.seq)
     }
 
     fn device_request(&mut self, origin: &Origin, request: Result<Request, Rejection>) -> Result<Ack, StoreError> {
-        let actor = format!("{}:{}", origin.source.as_str(), origin.device);
+        let actor = Actor::device(origin.source, origin.device.clone());
         let request = match request {
             Ok(request) => request,
             Err(rejection) => {
@@ -278,7 +296,7 @@ impl Cx<'_, '_> {
 
     fn reject(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         origin: &Origin,
         request_id: Option<String>,
         code: ErrorCode,
@@ -298,9 +316,9 @@ impl Cx<'_, '_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn raise(
+    pub(super) fn raise(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         item: &CatalogItem,
         location: &str,
         source: Source,
@@ -328,6 +346,7 @@ impl Cx<'_, '_> {
                 qty,
                 note: note.map(str::to_owned),
                 eta_s: eta,
+                language: self.guest_language(location)?,
             },
         )?;
         let ticket = NewTicket {
@@ -347,7 +366,7 @@ impl Cx<'_, '_> {
         };
         self.txn.tickets().insert(&ticket, seq, self.at)?;
         self.append(
-            "system",
+            &Actor::System,
             EventBody::TicketRouted {
                 ticket: number.clone(),
                 rule: routing.rule.clone(),
@@ -360,7 +379,7 @@ impl Cx<'_, '_> {
         )?;
         self.touched.push(location.to_owned());
         if let Some(ticket) = self.txn.query().get(&number)? {
-            self.auto_assign(&ticket, "system", "auto")?;
+            self.auto_assign(&ticket, &Actor::System, AssignmentKind::Auto)?;
         }
         self.start_clock(&number, &routed.sla, item.emergency)?;
         Ok(number)
@@ -371,7 +390,7 @@ impl Cx<'_, '_> {
     }
 
     fn device_feedback(&mut self, origin: &Origin, feedback: Result<Feedback, Rejection>) -> Result<Ack, StoreError> {
-        let actor = format!("{}:{}", origin.source.as_str(), origin.device);
+        let actor = Actor::device(origin.source, origin.device.clone());
         let feedback = match feedback {
             Ok(feedback) => feedback,
             Err(rejection) => {
@@ -426,9 +445,9 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn change_status(
+    pub(super) fn change_status(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         ticket: &Ticket,
         action: Action,
         to: crate::vocab::Status,
@@ -455,7 +474,7 @@ impl Cx<'_, '_> {
         if !to.is_open() {
             // Whoever had it may now take a ticket that waits.
             if ticket.assignee.is_some() {
-                self.drain_queue(&ticket.department, "system")?;
+                self.drain_queue(&ticket.department, &Actor::System)?;
             }
         }
         Ok(())
@@ -463,7 +482,7 @@ impl Cx<'_, '_> {
 
     /// Checks that the device may speak for the topic's location (recording it on first sight); the rejection to
     /// send when it may not.
-    fn check_binding(&mut self, actor: &str, origin: &Origin) -> Result<Option<(ErrorCode, String)>, StoreError> {
+    fn check_binding(&mut self, actor: &Actor, origin: &Origin) -> Result<Option<(ErrorCode, String)>, StoreError> {
         let verdict =
             self.apply_observation(actor, &origin.device, Observation::Request { location: &origin.location })?;
         Ok(match verdict {
@@ -484,7 +503,7 @@ impl Cx<'_, '_> {
     /// closes the outage of an offline ticket.
     fn apply_observation(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         id: &str,
         observation: Observation<'_>,
     ) -> Result<Verdict, StoreError> {
@@ -512,7 +531,7 @@ impl Cx<'_, '_> {
         Ok(outcome.verdict)
     }
 
-    fn observe_device(&mut self, actor: &str, id: &str, observation: &DeviceObservation) -> Result<(), StoreError> {
+    fn observe_device(&mut self, actor: &Actor, id: &str, observation: &DeviceObservation) -> Result<(), StoreError> {
         let observation = match observation {
             DeviceObservation::Advert { advert, addresses } => {
                 Observation::Advert { advert, addresses: addresses.clone() }
@@ -551,13 +570,18 @@ impl Cx<'_, '_> {
             device.model,
             device.offline_since.as_deref().unwrap_or("an unknown time")
         );
-        let number = self.raise("system", &item, &location, Source::System, Some(id), None, 1, Some(&note))?;
+        let number = self.raise(&Actor::System, &item, &location, Source::System, Some(id), None, 1, Some(&note))?;
         device.offline_ticket = Some(number);
         self.txn.devices().put(&device)?;
         Ok(())
     }
 
-    fn bind_device(&mut self, actor: &str, id: &str, location: &str) -> Result<Result<Device, CoreError>, StoreError> {
+    fn bind_device(
+        &mut self,
+        actor: &Actor,
+        id: &str,
+        location: &str,
+    ) -> Result<Result<Device, CoreError>, StoreError> {
         if tv_protocol::validate_id(id).is_err() {
             return Ok(Err(CoreError::Invalid(format!("{id:?} is not a device id"))));
         }
@@ -573,7 +597,7 @@ impl Cx<'_, '_> {
 
     /// Applies a room controller's signal; actor `grms:{controller}`.
     fn grms(&mut self, controller: &str, location: &str, signal: GrmsSignal) -> Result<(), StoreError> {
-        let actor = format!("grms:{controller}");
+        let actor = Actor::Controller(controller.to_owned());
         match signal {
             GrmsSignal::Raise { episode, item, note } => {
                 if let Some(episode) = &episode {
@@ -629,7 +653,7 @@ impl Cx<'_, '_> {
     }
 
     /// Records a location's do-not-disturb state and pauses or resumes the clocks it holds.
-    pub(super) fn set_dnd(&mut self, actor: &str, location: &str, on: bool) -> Result<(), StoreError> {
+    pub(super) fn set_dnd(&mut self, actor: &Actor, location: &str, on: bool) -> Result<(), StoreError> {
         if self.txn.grms().dnd(location)? != on {
             self.append(actor, EventBody::DoNotDisturbChanged { location: location.to_owned(), on })?;
             self.txn.grms().set_dnd(location, on, self.at)?;
@@ -638,7 +662,11 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
-    fn create_ticket(&mut self, actor: &str, new: &NewTicketRequest) -> Result<Result<Ticket, CoreError>, StoreError> {
+    fn create_ticket(
+        &mut self,
+        actor: &Actor,
+        new: &NewTicketRequest,
+    ) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(item) = self.config.catalog.get(&new.item).cloned() else {
             return Ok(Err(CoreError::Invalid(format!("no catalog item {:?}", new.item))));
         };
@@ -658,7 +686,7 @@ impl Cx<'_, '_> {
 
     fn act(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         number: &str,
         action: Action,
         reason: Option<String>,
@@ -675,7 +703,7 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn comment(&mut self, actor: &str, number: &str, text: String) -> Result<Result<Ticket, CoreError>, StoreError> {
+    fn comment(&mut self, actor: &Actor, number: &str, text: String) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else {
             return Ok(Err(CoreError::NotFound(format!("ticket {number}"))));
         };

@@ -5,7 +5,7 @@ use tv_protocol::{Ack, ErrorCode, Feedback, Rejection, Request};
 
 use crate::event::EventBody;
 use crate::store::Ticket;
-use crate::vocab::{Action, Device, Source};
+use crate::vocab::{Action, Actor, Device, Source};
 
 /// Where a device request came from: the topic's claims.
 #[derive(Clone, Debug)]
@@ -104,6 +104,47 @@ pub enum LocationChange {
     DoNotDisturb(bool),
 }
 
+/// What the PMS link reported, as the core needs it. Every one is applied with actor `pms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PmsSignal {
+    /// A check-in (GI), live or within a resync.
+    CheckIn {
+        /// The guest record.
+        guest: fias::Guest,
+        /// Whether it came within a database resync.
+        resync: bool,
+    },
+    /// A check-out (GO).
+    CheckOut {
+        /// The guest record.
+        guest: fias::Guest,
+    },
+    /// A guest change (GC): new data, or a room move when `old_room` is set.
+    Change {
+        /// The guest record.
+        guest: fias::Guest,
+    },
+    /// A resync ended (DE): every room not in `rooms` is vacant.
+    ResyncEnd {
+        /// The rooms the resync reported occupied.
+        rooms: Vec<String>,
+    },
+    /// Room status from the PMS (RE): do-not-disturb.
+    DoNotDisturb {
+        /// The room.
+        room: String,
+        /// Whether it is on.
+        on: bool,
+    },
+    /// The link has been down for the configured time: raise its ticket, once per outage.
+    LinkDown {
+        /// Why, in words.
+        note: String,
+    },
+    /// The link is back: resolve the outage ticket.
+    LinkUp,
+}
+
 /// Why the core could not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
@@ -144,7 +185,7 @@ pub enum Command {
     /// A ticket raised through the API.
     CreateTicket {
         /// Who asked (`token:{id}`).
-        actor: String,
+        actor: Actor,
         /// What to raise.
         ticket: NewTicketRequest,
         /// Gets the ticket, after commit.
@@ -153,7 +194,7 @@ pub enum Command {
     /// A life-cycle action on a ticket.
     Act {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// The action.
@@ -166,7 +207,7 @@ pub enum Command {
     /// Journals something that already happened outside the core (a controller write), with its actor.
     Record {
         /// Who did it.
-        actor: String,
+        actor: Actor,
         /// What happened.
         body: EventBody,
         /// Gets the event's sequence number, after commit.
@@ -175,7 +216,7 @@ pub enum Command {
     /// Something observed about a device (mDNS, MQTT presence). `reply`, when given, is answered after the commit.
     DeviceObserved {
         /// Who observed it (`mdns`, `tv:{device}`).
-        actor: String,
+        actor: Actor,
         /// The device id.
         device: String,
         /// What was observed.
@@ -191,7 +232,7 @@ pub enum Command {
     /// An installer binds a device to a location.
     BindDevice {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// The device id.
         device: String,
         /// The location.
@@ -225,7 +266,7 @@ pub enum Command {
     /// A member of staff clocks in, takes a break, or clocks out.
     SetDuty {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// The staff id.
         staff: String,
         /// The new duty.
@@ -236,7 +277,7 @@ pub enum Command {
     /// A supervisor assigns a ticket to someone, back to the queue (`staff` none), or by the automatic rule.
     Assign {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// The member of staff, or none for the queue.
@@ -249,7 +290,7 @@ pub enum Command {
     /// Escalates a ticket to its next level now.
     Escalate {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// Gets the ticket, after commit.
@@ -258,7 +299,7 @@ pub enum Command {
     /// Changes a location's guest tier or do-not-disturb state.
     SetLocation {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Location id.
         location: String,
         /// The change.
@@ -275,16 +316,48 @@ pub enum Command {
     /// A change to people's credentials, sessions or tokens (see [`super::accounts`]).
     Account {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// The change.
         change: super::accounts::AccountChange,
         /// Answered after commit.
         reply: oneshot::Sender<Result<(), CoreError>>,
     },
+    /// What the PMS link reported; answered after commit (the link resyncs when a record could not be stored).
+    Pms {
+        /// What it said.
+        signal: PmsSignal,
+        /// Done, or why not.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Housekeeping reports a room `dirty`, `cleaned` or `inspected` (sent on to the PMS).
+    SetRoomStatus {
+        /// Who asked.
+        actor: Actor,
+        /// The room.
+        location: String,
+        /// The status.
+        status: String,
+        /// Answered after commit.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Erases the personal data of the guests with this reference or reservation number.
+    EraseGuest {
+        /// Who asked.
+        actor: Actor,
+        /// A guest reference or a reservation number.
+        key: String,
+        /// The references erased, after commit.
+        reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
+    },
+    /// Deletes the personal data of guests who checked out longer ago than the retention period.
+    PruneGuests {
+        /// How many guests' data was deleted, after commit.
+        reply: oneshot::Sender<Result<u64, CoreError>>,
+    },
     /// A comment on a ticket.
     Comment {
         /// Who asked.
-        actor: String,
+        actor: Actor,
         /// Ticket number.
         ticket: String,
         /// The comment.
@@ -319,9 +392,14 @@ impl Command {
             | Command::Escalate { reply, .. } => {
                 Reply::Ticket(reply, Err(CoreError::Unavailable("not applied".into())))
             }
-            Command::SetDuty { reply, .. } | Command::SetLocation { reply, .. } | Command::Account { reply, .. } => {
-                Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
+            Command::EraseGuest { reply, .. } => {
+                Reply::Guests(reply, Err(CoreError::Unavailable("not applied".into())))
             }
+            Command::SetDuty { reply, .. }
+            | Command::SetLocation { reply, .. }
+            | Command::Pms { reply, .. }
+            | Command::SetRoomStatus { reply, .. }
+            | Command::Account { reply, .. } => Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),
             Command::Ping { reply } => Reply::Done(reply),
@@ -334,7 +412,7 @@ impl Command {
             Command::BindDevice { reply, .. } => {
                 Reply::Device(reply, Err(CoreError::Unavailable("not applied".into())))
             }
-            Command::Record { reply, .. } | Command::Prune { reply, .. } => {
+            Command::Record { reply, .. } | Command::Prune { reply, .. } | Command::PruneGuests { reply } => {
                 Reply::Recorded(reply, Err(CoreError::Unavailable("not applied".into())))
             }
         }
@@ -357,6 +435,8 @@ pub enum Reply {
     Done(oneshot::Sender<()>),
     /// Done, or why not.
     Unit(oneshot::Sender<Result<(), CoreError>>, Result<(), CoreError>),
+    /// Guest references, or why not.
+    Guests(oneshot::Sender<Result<Vec<String>, CoreError>>, Result<Vec<String>, CoreError>),
     /// When the next SLA clock is due (ms since the epoch).
     Due(oneshot::Sender<Result<Option<i64>, CoreError>>, Result<Option<i64>, CoreError>),
 }
@@ -387,6 +467,9 @@ impl Reply {
             Reply::Due(tx, due) => {
                 let _ = tx.send(due);
             }
+            Reply::Guests(tx, result) => {
+                let _ = tx.send(result);
+            }
         }
     }
 
@@ -413,6 +496,9 @@ impl Reply {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
             Reply::Due(tx, _) => {
+                let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
+            }
+            Reply::Guests(tx, _) => {
                 let _ = tx.send(Err(CoreError::Unavailable(why.to_owned())));
             }
         }

@@ -25,7 +25,7 @@ impl SlaCounters {
         for event in events {
             match &event.body {
                 EventBody::SlaBreached { target, .. } => {
-                    if let Some(i) = TARGETS.iter().position(|t| t == target) {
+                    if let Some(i) = TARGETS.iter().position(|t| *t == target.as_str()) {
                         self.breaches[i].fetch_add(1, Ordering::Relaxed);
                     }
                 }

@@ -5,6 +5,7 @@ pub mod accounts;
 mod apply;
 mod command;
 mod counters;
+mod pms;
 mod sla;
 mod staffing;
 
@@ -15,7 +16,8 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, watch};
 
 pub use command::{
-    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin, Reply,
+    Command, CoreError, DeviceObservation, FeedbackOrigin, GrmsSignal, LocationChange, NewTicketRequest, Origin,
+    PmsSignal, Reply,
 };
 
 pub use counters::{SlaCounters, TARGETS};

@@ -6,19 +6,24 @@ use super::command::CoreError;
 use crate::clock::format_time;
 use crate::config::{Config, LevelTarget, SlaPolicy};
 use crate::engine::calendar::Calendar;
-use crate::engine::sla::{self, Flag, Input, Output, Pause, Reason, State, Target};
+use crate::engine::sla::{self, Flag, Input, Output, Pause, State};
 use crate::event::EventBody;
 use crate::store::{SlaRow, StoreError, Ticket};
-use crate::vocab::{Duty, Role};
+use crate::vocab::{Actor, Duty, Role};
 
 /// The counter that holds the fingerprint of the SLA settings the open clocks were computed with.
 const SLA_FINGERPRINT: &str = "sla_settings";
 
-/// A fingerprint of what SLA clocks depend on: the policies and the departments' hours.
-fn sla_fingerprint(config: &Config) -> i64 {
-    let calendars: Vec<_> = config.departments.iter().map(|d| (&d.code, &d.calendar, d.pause_on_dnd)).collect();
-    let text = format!("{:?}{:?}", config.policies.sla, calendars);
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+/// A fingerprint of what SLA clocks depend on: the policies and the departments' hours, over their JSON (a stable
+/// serialisation: the same settings give the same fingerprint in every build).
+pub(super) fn sla_fingerprint(config: &Config) -> i64 {
+    let departments: Vec<serde_json::Value> = config
+        .departments
+        .iter()
+        .map(|d| serde_json::json!({ "code": d.code, "calendar": d.calendar.settings(), "pause_on_dnd": d.pause_on_dnd }))
+        .collect();
+    let settings = serde_json::json!({ "sla": config.policies.sla, "departments": departments });
+    let digest = ring::digest::digest(&ring::digest::SHA256, settings.to_string().as_bytes());
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest.as_ref()[..8]);
     i64::from_le_bytes(bytes)
@@ -26,29 +31,6 @@ fn sla_fingerprint(config: &Config) -> i64 {
 
 /// The most due clocks handled in one tick; the rest follow in the next, at once.
 const TICK_BATCH: u32 = 2000;
-
-fn flag_name(flag: Flag) -> &'static str {
-    match flag {
-        Flag::Green => "green",
-        Flag::Yellow => "yellow",
-        Flag::Red => "red",
-    }
-}
-
-fn target_name(target: Target) -> &'static str {
-    match target {
-        Target::Response => "response",
-        Target::Resolution => "resolution",
-    }
-}
-
-fn reason_name(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Due => "due",
-        Reason::Emergency => "emergency",
-        Reason::Manual => "manual",
-    }
-}
 
 /// What the board shows of a clock, and when the scheduler must next look at it.
 struct View {
@@ -107,24 +89,36 @@ impl Cx<'_, '_> {
         let paused = dnd_pauses(self.config, &ticket) && self.txn.grms().dnd(&ticket.location)?;
         ticket.sla = Some(crate::store::TicketSla {
             policy: policy.to_owned(),
-            flag: "green".into(),
+            flag: Flag::Green,
             response_due: None,
             resolution_due: None,
             paused,
             measures: None,
         });
         let mut state = State::new(self.now);
-        self.drive("system", &ticket, &mut state, Input::Start { emergency, paused })?;
+        self.drive(&Actor::System, &ticket, &mut state, Input::Start { emergency, paused })?;
+        Ok(())
+    }
+
+    /// Moves an open ticket's clock to another SLA policy and recomputes its deadlines (a VIP checked in).
+    pub(super) fn retarget_to(&mut self, number: &str, policy: &str) -> Result<(), StoreError> {
+        let Some(mut ticket) = self.txn.query().get(number)? else { return Ok(()) };
+        let Some(json) = self.txn.query().sla_state(number)? else { return Ok(()) };
+        let Ok(mut state) = serde_json::from_str::<State>(&json) else { return Ok(()) };
+        if let Some(sla) = ticket.sla.as_mut() {
+            sla.policy = policy.to_owned();
+        }
+        self.drive(&Actor::System, &ticket, &mut state, Input::Retarget)?;
         Ok(())
     }
 
     /// Feeds one input to a ticket's clock, if it has one; what it causes is journaled as the system's doing.
     pub(super) fn clock_input(&mut self, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
-        self.clock_input_by("system", number, input)
+        self.clock_input_by(&Actor::System, number, input)
     }
 
     /// Like [`Self::clock_input`], journaled with `actor` (a manual escalation names who asked).
-    fn clock_input_by(&mut self, actor: &str, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
+    fn clock_input_by(&mut self, actor: &Actor, number: &str, input: Input) -> Result<Vec<u32>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else { return Ok(Vec::new()) };
         let Some(json) = self.txn.query().sla_state(number)? else { return Ok(Vec::new()) };
         let Ok(mut state) = serde_json::from_str::<State>(&json) else {
@@ -135,7 +129,13 @@ impl Cx<'_, '_> {
     }
 
     /// Steps the clock, journals what it says, and stores it. Returns the levels that fired.
-    fn drive(&mut self, actor: &str, ticket: &Ticket, state: &mut State, input: Input) -> Result<Vec<u32>, StoreError> {
+    fn drive(
+        &mut self,
+        actor: &Actor,
+        ticket: &Ticket,
+        state: &mut State,
+        input: Input,
+    ) -> Result<Vec<u32>, StoreError> {
         let config = self.config;
         let policy = policy_of(config, ticket);
         let hours = hours_of(config, &ticket.department);
@@ -143,18 +143,14 @@ impl Cx<'_, '_> {
         let mut fired = Vec::new();
         for output in outputs {
             let body = match output {
-                Output::Flag { flag, due_at } => EventBody::SlaFlagChanged {
-                    ticket: ticket.number.clone(),
-                    flag: flag_name(flag).into(),
-                    due_at: format_time(due_at),
-                },
-                Output::Breached { target, due_at } => EventBody::SlaBreached {
-                    ticket: ticket.number.clone(),
-                    target: target_name(target).into(),
-                    due_at: format_time(due_at),
-                },
+                Output::Flag { flag, due_at } => {
+                    EventBody::SlaFlagChanged { ticket: ticket.number.clone(), flag, due_at: format_time(due_at) }
+                }
+                Output::Breached { target, due_at } => {
+                    EventBody::SlaBreached { ticket: ticket.number.clone(), target, due_at: format_time(due_at) }
+                }
                 Output::BreachCleared { target } => {
-                    EventBody::SlaBreachCleared { ticket: ticket.number.clone(), target: target_name(target).into() }
+                    EventBody::SlaBreachCleared { ticket: ticket.number.clone(), target }
                 }
                 Output::Level { index, reason, due_at } => {
                     let target = policy.targets.get(index).cloned().unwrap_or(LevelTarget::Role(Role::Manager));
@@ -171,7 +167,7 @@ impl Cx<'_, '_> {
                     EventBody::TicketEscalated {
                         ticket: ticket.number.clone(),
                         level: index as u32 + 1,
-                        reason: reason_name(reason).into(),
+                        reason,
                         due_at: format_time(due_at),
                         to: target.describe(),
                         recipients,
@@ -186,7 +182,7 @@ impl Cx<'_, '_> {
             &ticket.number,
             &SlaRow {
                 policy: &policy.name,
-                flag: flag_name(row.flag),
+                flag: row.flag,
                 response_due: row.response_due.map(format_time),
                 resolution_due: row.resolution_due.map(format_time),
                 paused: row.paused,
@@ -225,7 +221,7 @@ impl Cx<'_, '_> {
     /// The system clock stepped by `delta_ms`: shift every running clock so no time is gained or lost, and every
     /// open ticket's created and updated times with them, so the board stays on one clock.
     pub(super) fn clock_stepped(&mut self, delta_ms: i64) -> Result<(), StoreError> {
-        self.append("system", EventBody::ClockStepped { delta_ms })?;
+        self.append(&Actor::System, EventBody::ClockStepped { delta_ms })?;
         let moved = self.txn.tickets().shift_open_times(delta_ms)?;
         self.touched.extend(moved);
         for number in self.txn.query().open_with_sla()? {
@@ -235,7 +231,7 @@ impl Cx<'_, '_> {
     }
 
     /// Escalates a ticket to its next level now, at a member of staff's request.
-    pub(super) fn escalate(&mut self, actor: &str, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
+    pub(super) fn escalate(&mut self, actor: &Actor, number: &str) -> Result<Result<Ticket, CoreError>, StoreError> {
         let Some(ticket) = self.txn.query().get(number)? else {
             return Ok(Err(CoreError::NotFound(format!("ticket {number}"))));
         };
@@ -312,5 +308,17 @@ mod tests {
         let edited = text.replacen("mon = \"08:00-18:00\"", "mon = \"08:00-17:00\"", 1);
         assert_ne!(edited, text, "the example has office hours on Mondays");
         assert_ne!(fingerprint, sla_fingerprint(&parse(&edited)), "hours count");
+    }
+
+    #[test]
+    fn the_settings_fingerprint_is_pinned_to_a_stable_serialisation() {
+        let text = "[site]\ncode = \"H\"\nname = \"Hotel\"\ntime_zone = \"Europe/Lisbon\"\n\n[mqtt]\nurl = \"mqtt://127.0.0.1\"\n\n\
+                    [storage]\ndata_dir = \"/var/lib/bellhop\"\n\n[[departments]]\ncode = \"hk\"\nname = \"HK\"\n\
+                    hours = { mon = \"08:00-18:00\" }\n\n[[catalog]]\ncode = \"hk.towels\"\ncategory = \"hk\"\n\
+                    department = \"hk\"\npriority = \"low\"\n";
+        let config = crate::config::parse(std::path::Path::new("b.toml"), text).unwrap();
+        // The JSON of the policies and hours, not their `Debug` text: a new build or a new field order in a struct
+        // must not make a restart recompute every open clock.
+        assert_eq!(sla_fingerprint(&config), 736_966_727_929_284_509, "the fingerprint of these settings");
     }
 }

@@ -10,7 +10,7 @@ use crate::engine::assign::{self, Candidate, Need};
 use crate::engine::routing::{self, Routing, Subject};
 use crate::event::EventBody;
 use crate::store::{StoreError, Ticket};
-use crate::vocab::{CatalogItem, Duty, GuestTier, Source, Status};
+use crate::vocab::{Actor, AssignmentKind, CatalogItem, Duty, GuestTier, Source, Status};
 
 /// What routing decided for a new ticket, with the SLA policy chosen.
 pub(super) struct Routed {
@@ -22,16 +22,23 @@ pub(super) struct Routed {
 impl Cx<'_, '_> {
     /// The property's local time now.
     pub(super) fn local_now(&self) -> jiff::civil::DateTime {
-        let tz = jiff::tz::TimeZone::get(&self.config.site.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        self.now.to_zoned(tz).datetime()
+        self.now.to_zoned(self.config.site.time_zone.clone()).datetime()
     }
 
     /// Routes a new ticket and chooses its SLA policy.
     pub(super) fn route(&self, item: &CatalogItem, location: &str, source: Source) -> Result<Routed, StoreError> {
         let guest_tier = self.txn.grms().guest_tier(location)?;
+        let occupancy = self.occupancy(location)?;
         let location = self.config.locations.get(location);
-        let subject =
-            Subject { item, location, guest_tier, source, at: self.local_now(), shifts: &self.config.people.shifts };
+        let subject = Subject {
+            item,
+            location,
+            guest_tier,
+            occupancy,
+            source,
+            at: self.local_now(),
+            shifts: &self.config.people.shifts,
+        };
         let routing = routing::route(&self.config.policies.rules, &subject);
         let named = routing.sla.as_deref();
         let facts = SlaFacts {
@@ -39,6 +46,7 @@ impl Cx<'_, '_> {
             category: &item.category,
             department: &routing.department,
             guest_tier,
+            occupancy,
             class: location.map(|l| l.class),
             source,
         };
@@ -52,6 +60,7 @@ impl Cx<'_, '_> {
         let mut explanation = routing.explain(&self.config.policies.rules, &subject);
         if let Some(object) = explanation.as_object_mut() {
             object.insert("guest_tier".into(), json!(guest_tier));
+            object.insert("occupancy".into(), json!(occupancy));
             object.insert("local_time".into(), json!(subject.at.to_string()));
             object.insert("sla_chosen_by".into(), json!(chosen_by));
         }
@@ -91,12 +100,12 @@ impl Cx<'_, '_> {
     }
 
     /// Gives `ticket` to the least-loaded member of staff who can take it, or leaves it in its department's queue
-    /// (and tells the department's supervisors on shift). `how` is `auto` or `handoff`.
+    /// (and tells the department's supervisors on shift). `how` is automatic or a handoff.
     pub(super) fn auto_assign(
         &mut self,
         ticket: &Ticket,
-        actor: &str,
-        how: &str,
+        actor: &Actor,
+        how: AssignmentKind,
     ) -> Result<Option<String>, StoreError> {
         let (chosen, considered) = self.choose_for(ticket)?;
         self.record_assignment(ticket, actor, how, chosen, considered)
@@ -106,8 +115,8 @@ impl Cx<'_, '_> {
     fn record_assignment(
         &mut self,
         ticket: &Ticket,
-        actor: &str,
-        how: &str,
+        actor: &Actor,
+        how: AssignmentKind,
         chosen: Option<String>,
         considered: Vec<serde_json::Value>,
     ) -> Result<Option<String>, StoreError> {
@@ -120,7 +129,7 @@ impl Cx<'_, '_> {
                 staff: chosen.clone(),
                 previous: ticket.assignee.clone(),
                 status,
-                how: if chosen.is_none() { "queued".into() } else { how.into() },
+                how: if chosen.is_none() { AssignmentKind::Queued } else { how },
                 considered: json!({ "considered": considered, "flagged": flagged }),
             },
         )?;
@@ -139,11 +148,11 @@ impl Cx<'_, '_> {
 
     /// Assigns what waits in `department`'s queue to whoever can take it. A ticket nobody can take yet (a skill
     /// nobody on duty has) stays, without a new event, and does not hold up the ones behind it.
-    pub(super) fn drain_queue(&mut self, department: &str, actor: &str) -> Result<(), StoreError> {
+    pub(super) fn drain_queue(&mut self, department: &str, actor: &Actor) -> Result<(), StoreError> {
         for ticket in self.txn.query().queued(department)? {
             let (chosen, considered) = self.choose_for(&ticket)?;
             if chosen.is_some() {
-                self.record_assignment(&ticket, actor, "auto", chosen, considered)?;
+                self.record_assignment(&ticket, actor, AssignmentKind::Auto, chosen, considered)?;
             }
         }
         Ok(())
@@ -152,7 +161,7 @@ impl Cx<'_, '_> {
     /// Clock in, take a break, or clock out. Clocking in takes waiting tickets; clocking out hands open ones on.
     pub(super) fn set_duty(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         staff: &str,
         duty: Duty,
     ) -> Result<Result<(), CoreError>, StoreError> {
@@ -173,7 +182,7 @@ impl Cx<'_, '_> {
             }
             Duty::Off => {
                 for ticket in self.txn.query().assigned_to(staff)? {
-                    self.auto_assign(&ticket, actor, "handoff")?;
+                    self.auto_assign(&ticket, actor, AssignmentKind::Handoff)?;
                 }
             }
             Duty::Break => {}
@@ -188,7 +197,7 @@ impl Cx<'_, '_> {
                 continue;
             }
             for ticket in self.txn.query().assigned_to(&staff)? {
-                self.auto_assign(&ticket, "system", "handoff")?;
+                self.auto_assign(&ticket, &Actor::System, AssignmentKind::Handoff)?;
             }
         }
         Ok(())
@@ -197,7 +206,7 @@ impl Cx<'_, '_> {
     /// A supervisor gives a ticket to someone, takes it back to the queue, or asks for the automatic choice.
     pub(super) fn assign_manually(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         number: &str,
         staff: Option<&str>,
         auto: bool,
@@ -209,7 +218,7 @@ impl Cx<'_, '_> {
             return Ok(Err(CoreError::Conflict(format!("ticket {number} is {}", ticket.status.as_str()))));
         }
         if auto {
-            self.auto_assign(&ticket, actor, "auto")?;
+            self.auto_assign(&ticket, actor, AssignmentKind::Auto)?;
             return self.load(number);
         }
         if let Some(staff) = staff {
@@ -228,7 +237,7 @@ impl Cx<'_, '_> {
                 staff: staff.map(str::to_owned),
                 previous: ticket.assignee.clone(),
                 status,
-                how: "manual".into(),
+                how: AssignmentKind::Manual,
                 considered: json!({}),
             },
         )?;
@@ -240,7 +249,7 @@ impl Cx<'_, '_> {
     /// Sets a location's guest tier (until a PMS link does it).
     pub(super) fn set_guest_tier(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         location: &str,
         tier: GuestTier,
     ) -> Result<Result<(), CoreError>, StoreError> {

@@ -14,6 +14,7 @@ use tv_protocol::{parse_device_txt, GatewayAdvert, DEVICE_SERVICE, GATEWAY_SERVI
 use crate::config::Config;
 use crate::core::{Command, CoreHandle, DeviceObservation};
 use crate::store::ReadPool;
+use crate::vocab::Actor;
 
 /// How long a re-query waits for an answer before mdns-sd removes the device.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -163,7 +164,7 @@ async fn settled(at: Option<Instant>) {
 }
 
 async fn observe(core: &CoreHandle, device: String, observation: DeviceObservation) {
-    let command = Command::DeviceObserved { actor: "mdns".into(), device, observation, reply: None };
+    let command = Command::DeviceObserved { actor: Actor::Mdns, device, observation, reply: None };
     if core.send(command).await.is_err() {
         tracing::debug!("The core has stopped; dropping an mDNS observation.");
     }

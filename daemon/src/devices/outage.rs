@@ -89,8 +89,7 @@ async fn sleep_until(at: Option<Instant>) {
 /// `None` inside the configured hours (or when there are none); otherwise how long until they begin.
 fn wait_for_hours(config: &Config) -> Option<Duration> {
     let (start, end) = config.devices.offline_hours?;
-    let tz = jiff::tz::TimeZone::get(&config.site.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let now = jiff::Timestamp::now().to_zoned(tz);
+    let now = jiff::Timestamp::now().to_zoned(config.site.time_zone.clone());
     until_window(now.time(), start, end)
 }
 

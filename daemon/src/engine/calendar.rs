@@ -133,6 +133,20 @@ pub struct Calendar {
 }
 
 impl Calendar {
+    /// What counting depends on, in a stable form for fingerprints: the zone's IANA name, each weekday's openings as
+    /// nanoseconds from local midnight (Monday first), the holidays, and whether it is always open.
+    pub fn settings(&self) -> serde_json::Value {
+        let week: Vec<Vec<(i64, i64)>> =
+            self.week.iter().map(|day| day.iter().map(Opening::clock_span).collect()).collect();
+        let holidays: Vec<String> = self.holidays.iter().map(ToString::to_string).collect();
+        serde_json::json!({
+            "time_zone": self.tz.iana_name(),
+            "always": self.always,
+            "week": week,
+            "holidays": holidays,
+        })
+    }
+
     /// A calendar open 24/7, the default for every department.
     pub fn always() -> Calendar {
         let whole_day = || vec![Opening { start: Time::midnight(), end: OpeningEnd::EndOfDay }];

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use tv_protocol::DeviceAdvert;
 
-use crate::vocab::Device;
+use crate::vocab::{Device, DeviceState};
 
 /// When a new device's location is bound.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -135,8 +135,8 @@ pub enum Change {
         device: String,
         /// The location it may now speak for.
         location: Option<String>,
-        /// `bound`, `unbound`, `quarantined` or `conflict`.
-        state: String,
+        /// Where its binding stands now.
+        state: DeviceState,
         /// Why it was left unbound, when that is not the policy alone.
         reason: Option<String>,
     },
@@ -177,7 +177,7 @@ fn blank(id: &str, at: &str) -> Device {
         kind: String::new(),
         claim: None,
         bound: None,
-        state: "unbound".into(),
+        state: DeviceState::Unbound,
         model: String::new(),
         firmware: String::new(),
         addresses: Vec::new(),
@@ -257,9 +257,11 @@ pub fn observe(
                             bound,
                             claim: advert.location.clone(),
                         });
-                        d.state = "conflict".into();
+                        d.state = DeviceState::Conflict;
                     }
-                    Some(bound) if bound == advert.location && d.state == "conflict" => d.state = "bound".into(),
+                    Some(bound) if bound == advert.location && d.state == DeviceState::Conflict => {
+                        d.state = DeviceState::Bound
+                    }
                     _ => {}
                 }
             }
@@ -312,7 +314,7 @@ pub fn observe(
             }
         }
         Observation::Bind { location } => {
-            if d.bound.as_deref() == Some(location) && d.state == "bound" {
+            if d.bound.as_deref() == Some(location) && d.state == DeviceState::Bound {
                 return Outcome { device: None, events, verdict };
             }
             d.bound = Some(location.to_owned());
@@ -320,11 +322,15 @@ pub fn observe(
                 // Only an mDNS advertisement is a standing claim; a topic's location is not.
                 d.claim = Some(location.to_owned());
             }
-            d.state = if d.claim.as_deref().is_some_and(|c| c != location) { "conflict" } else { "bound" }.into();
+            d.state = if d.claim.as_deref().is_some_and(|c| c != location) {
+                DeviceState::Conflict
+            } else {
+                DeviceState::Bound
+            };
             events.push(Change::Bound {
                 device: id.to_owned(),
                 location: Some(location.to_owned()),
-                state: d.state.clone(),
+                state: d.state,
                 reason: None,
             });
         }
@@ -361,15 +367,15 @@ fn seen(
 fn bind_first_sight(d: &mut Device, rules: Rules<'_>, events: &mut Vec<Change>) {
     let claim = d.claim.clone().unwrap_or_default();
     let (bound, state, reason) = if !rules.policy.binds_at_first_sight() {
-        (None, "unbound", None)
+        (None, DeviceState::Unbound, None)
     } else if !(rules.known)(&claim) {
-        (None, "unbound", Some(unknown_claim(&claim)))
+        (None, DeviceState::Unbound, Some(unknown_claim(&claim)))
     } else {
-        (Some(claim), "bound", None)
+        (Some(claim), DeviceState::Bound, None)
     };
     d.bound = bound.clone();
-    d.state = state.into();
-    events.push(Change::Bound { device: d.id.clone(), location: bound, state: state.into(), reason });
+    d.state = state;
+    events.push(Change::Bound { device: d.id.clone(), location: bound, state, reason });
 }
 
 /// Why a device is left unbound at first sight.
@@ -383,7 +389,11 @@ pub fn unknown_claim(location: &str) -> String {
 /// A device left unbound (its first claim named a location the property does not know, or it was recorded under
 /// another policy) is bound at its first claim of a known location, as at first sight.
 fn adopt(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<Change>) {
-    if d.bound.is_some() || d.state != "unbound" || !rules.policy.binds_at_first_sight() || !(rules.known)(location) {
+    if d.bound.is_some()
+        || d.state != DeviceState::Unbound
+        || !rules.policy.binds_at_first_sight()
+        || !(rules.known)(location)
+    {
         return;
     }
     if !d.mdns {
@@ -391,11 +401,12 @@ fn adopt(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut Vec<Chan
         d.claim = Some(location.to_owned());
     }
     d.bound = Some(location.to_owned());
-    d.state = if d.claim.as_deref().is_some_and(|c| c != location) { "conflict" } else { "bound" }.into();
+    d.state =
+        if d.claim.as_deref().is_some_and(|c| c != location) { DeviceState::Conflict } else { DeviceState::Bound };
     events.push(Change::Bound {
         device: d.id.clone(),
         location: Some(location.to_owned()),
-        state: d.state.clone(),
+        state: d.state,
         reason: None,
     });
 }
@@ -409,8 +420,13 @@ fn admit_unknown(d: &mut Device, location: &str, rules: Rules<'_>, events: &mut 
     events.push(seen(&d.id, "", Some(location), "", "", &[], "mqtt"));
     d.claim = Some(location.to_owned());
     if policy.unknown == Unknown::Quarantine {
-        d.state = "quarantined".into();
-        events.push(Change::Bound { device: d.id.clone(), location: None, state: "quarantined".into(), reason: None });
+        d.state = DeviceState::Quarantined;
+        events.push(Change::Bound {
+            device: d.id.clone(),
+            location: None,
+            state: DeviceState::Quarantined,
+            reason: None,
+        });
     } else {
         bind_first_sight(d, rules, events);
     }
@@ -549,7 +565,7 @@ mod tests {
         let d = out.device.unwrap();
         assert_eq!(d.offline_since, None, "never seen online, so never offline");
         let moved = observe(Some(&d), "tv-9", Observation::Bind { location: "102" }, rules(Policy::default()), AT);
-        assert_eq!(moved.device.unwrap().state, "bound");
+        assert_eq!(moved.device.unwrap().state.as_str(), "bound");
     }
 
     #[test]
@@ -565,7 +581,7 @@ mod tests {
             AT,
         );
         assert!(matches!(quarantine.verdict, Verdict::Refused { .. }));
-        assert_eq!(quarantine.device.unwrap().state, "quarantined");
+        assert_eq!(quarantine.device.unwrap().state.as_str(), "quarantined");
         let reject =
             observe(None, "tv-9", request, rules(Policy { unknown: Unknown::Reject, ..Policy::default() }), AT);
         assert!(matches!(reject.verdict, Verdict::Refused { .. }));
@@ -581,7 +597,7 @@ mod tests {
         assert_eq!(out.verdict, Verdict::UnknownLocation);
         match &out.events[1] {
             Change::Bound { location: None, state, reason: Some(reason), .. } => {
-                assert_eq!(state, "unbound");
+                assert_eq!(state.as_str(), "unbound");
                 assert!(reason.contains("location 999 is not one this property knows"), "{reason}");
             }
             other => panic!("{other:?}"),

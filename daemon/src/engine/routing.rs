@@ -10,6 +10,7 @@ use jiff::civil::{DateTime, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::shifts::{hhmm, weekday_name, ShiftPattern, Window};
+pub use crate::vocab::Occupancy;
 use crate::vocab::{CatalogItem, GuestTier, Location, LocationClass, LocationKind, Priority, Source};
 
 /// When a rule applies. An empty list means "any"; every condition given must hold.
@@ -33,6 +34,8 @@ pub struct Conditions {
     pub sources: Vec<Source>,
     /// The guest's tier.
     pub guest_tiers: Vec<GuestTier>,
+    /// The room's occupancy.
+    pub occupancy: Vec<Occupancy>,
     /// Days of the week; with a `window` that crosses midnight, the day on which the window began.
     pub days: Vec<Weekday>,
     /// Local hours.
@@ -53,6 +56,8 @@ pub enum Condition {
     Source,
     /// [`Conditions::guest_tiers`].
     GuestTier,
+    /// [`Conditions::occupancy`].
+    Occupancy,
     /// [`Conditions::kinds`].
     Kind,
     /// [`Conditions::buildings`].
@@ -105,6 +110,8 @@ pub struct Subject<'a> {
     pub location: Option<&'a Location>,
     /// The guest's tier.
     pub guest_tier: GuestTier,
+    /// The room's occupancy.
+    pub occupancy: Occupancy,
     /// Where the ticket came from.
     pub source: Source,
     /// The local civil time in the property's time zone.
@@ -153,7 +160,7 @@ pub fn route(rules: &[Rule], subject: &Subject<'_>) -> Routing {
 
 impl Conditions {
     /// Whether every condition holds for `subject`, or the first that does not. Conditions are checked in the
-    /// order of [`Condition`]'s variants: item, category, source, guest tier, the location's, window, day, shift.
+    /// order of [`Condition`]'s variants: item, category, source, guest tier, occupancy, the location's, window, day, shift.
     pub fn check(&self, subject: &Subject<'_>) -> Result<(), Condition> {
         let item = subject.item;
         let location = subject.location;
@@ -162,6 +169,7 @@ impl Conditions {
         need(any_of(&self.categories, |c| *c == item.category), Condition::Category)?;
         need(any_of(&self.sources, |s| *s == subject.source), Condition::Source)?;
         need(any_of(&self.guest_tiers, |t| *t == subject.guest_tier), Condition::GuestTier)?;
+        need(any_of(&self.occupancy, |o| *o == subject.occupancy), Condition::Occupancy)?;
         need(at_location(&self.kinds, location, |l, k| l.kind == *k), Condition::Kind)?;
         need(at_location(&self.buildings, location, |l, b| l.building.as_ref() == Some(b)), Condition::Building)?;
         need(at_location(&self.wings, location, |l, w| l.wing.as_ref() == Some(w)), Condition::Wing)?;
@@ -197,6 +205,9 @@ impl Miss {
             Condition::Source => not_one_of("source", subject.source.as_str(), &names(&when.sources, Source::as_str)),
             Condition::GuestTier => {
                 not_one_of("guest tier", subject.guest_tier.as_str(), &names(&when.guest_tiers, GuestTier::as_str))
+            }
+            Condition::Occupancy => {
+                not_one_of("occupancy", subject.occupancy.as_str(), &names(&when.occupancy, Occupancy::as_str))
             }
             Condition::Kind => {
                 about_location("kind", location, |l| Some(kind_str(l.kind).into()), &names(&when.kinds, kind_str))
@@ -398,6 +409,7 @@ mod tests {
             item,
             location: Some(location),
             guest_tier: GuestTier::Standard,
+            occupancy: Occupancy::Unknown,
             source: Source::Tv,
             at: friday(10, 0),
             shifts,
@@ -448,6 +460,8 @@ mod tests {
             ("source", Conditions { sources: vec![Source::Kiosk], ..c() }, Err(Condition::Source)),
             ("tier", Conditions { guest_tiers: vec![GuestTier::Standard], ..c() }, Ok(())),
             ("tier", Conditions { guest_tiers: vec![GuestTier::Vip], ..c() }, Err(Condition::GuestTier)),
+            ("occupancy", Conditions { occupancy: vec![Occupancy::Unknown], ..c() }, Ok(())),
+            ("occupancy", Conditions { occupancy: vec![Occupancy::DueOut], ..c() }, Err(Condition::Occupancy)),
             ("kind", Conditions { kinds: vec![LocationKind::Room], ..c() }, Ok(())),
             ("kind", Conditions { kinds: vec![LocationKind::Area], ..c() }, Err(Condition::Kind)),
             ("building", Conditions { buildings: strings(&["main"]), ..c() }, Ok(())),
@@ -477,6 +491,7 @@ mod tests {
                     classes: vec![LocationClass::Standard],
                     sources: vec![Source::Tv],
                     guest_tiers: vec![GuestTier::Standard],
+                    occupancy: vec![Occupancy::Unknown],
                     days: vec![Weekday::Friday],
                     window: window("07:00-15:00"),
                     shifts: strings(&["day"]),

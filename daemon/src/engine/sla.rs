@@ -11,6 +11,8 @@ use std::collections::BTreeSet;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+pub use crate::vocab::sla::{Flag, Reason, Target};
+
 /// The share of a target, in percent, after which its flag turns yellow, when a policy does not say.
 pub const DEFAULT_YELLOW_PCT: u8 = 75;
 
@@ -93,41 +95,6 @@ pub enum Pause {
     Hold,
     /// The room asked not to be disturbed. Survives a reopen.
     DoNotDisturb,
-}
-
-/// How close a ticket is to its targets. Ordered from best to worst.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Flag {
-    /// Every active target is comfortably ahead.
-    #[default]
-    Green,
-    /// An active target is past its yellow share.
-    Yellow,
-    /// An active target has been reached.
-    Red,
-}
-
-/// One of the two targets of a round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Target {
-    /// Acknowledge by then.
-    Response,
-    /// Resolve by then.
-    Resolution,
-}
-
-/// Why an escalation level fired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// The clock reached the level's position.
-    Due,
-    /// The ticket was started as an emergency: every level fires at once.
-    Emergency,
-    /// Someone escalated by hand.
-    Manual,
 }
 
 /// Which targets have been breached.

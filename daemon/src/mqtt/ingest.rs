@@ -17,7 +17,7 @@ use super::session::{MqttLink, Received};
 use crate::core::{Command, CoreError, CoreHandle, DeviceObservation, Origin};
 use crate::log_limit::LogLimit;
 use crate::metrics::Metrics;
-use crate::vocab::Source;
+use crate::vocab::{Actor, Source};
 
 /// The longest a presence waits between tries while the store cannot commit.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
@@ -49,7 +49,7 @@ impl Observed {
     async fn send(&self, core: &CoreHandle) -> Result<oneshot::Receiver<Result<(), CoreError>>, ()> {
         let (reply, committed) = oneshot::channel();
         let command = Command::DeviceObserved {
-            actor: format!("tv:{}", self.device),
+            actor: Actor::device(Source::Tv, self.device.clone()),
             device: self.device.clone(),
             observation: self.observation.clone(),
             reply: Some(reply),

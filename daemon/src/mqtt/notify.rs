@@ -29,7 +29,7 @@ fn audience(event: &Event) -> Option<Audience> {
             (!flagged.is_empty()).then_some((NoticeKind::Queued, flagged, None, None))
         }
         EventBody::TicketEscalated { recipients, level, reason, .. } => {
-            Some((NoticeKind::Escalation, recipients.clone(), Some(*level), Some(reason.clone())))
+            Some((NoticeKind::Escalation, recipients.clone(), Some(*level), Some(reason.as_str().to_owned())))
         }
         _ => None,
     }
@@ -79,7 +79,7 @@ pub async fn run(
                 priority: ticket.priority.as_str().to_owned(),
                 level,
                 reason: reason.clone(),
-                sla: ticket.sla.as_ref().map(|s| s.flag.clone()),
+                sla: ticket.sla.as_ref().map(|s| s.flag.as_str().to_owned()),
                 at: event.at.clone(),
             };
             let payload = notice.encode();

@@ -125,6 +125,6 @@ fn status_ticket(ticket: &Ticket, now: jiff::Timestamp) -> StatusTicket {
         item: ticket.item.clone(),
         status: ticket.status.as_str().to_owned(),
         eta_s,
-        sla: ticket.sla.as_ref().map(|sla| sla.flag.clone()),
+        sla: ticket.sla.as_ref().map(|sla| sla.flag.as_str().to_owned()),
     }
 }

@@ -140,7 +140,7 @@ mod tests {
             let mut txn = store.begin().unwrap();
             for n in 0..20 {
                 let body = EventBody::TicketCommented { ticket: format!("T-{commit}-{n}"), text: text.clone() };
-                txn.append("2026-11-27T10:00:00.000Z", "system", body).unwrap();
+                txn.append("2026-11-27T10:00:00.000Z", &crate::vocab::Actor::System, body).unwrap();
             }
             txn.commit().unwrap();
             store.committed();

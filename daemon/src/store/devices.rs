@@ -3,6 +3,7 @@
 
 use super::StoreError;
 pub use crate::vocab::Device;
+use crate::vocab::DeviceState;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 const COLUMNS: &str =
@@ -16,7 +17,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Device> {
         kind: row.get(1)?,
         claim: row.get(2)?,
         bound: row.get(3)?,
-        state: row.get(4)?,
+        state: super::tickets::enum_from(row.get(4)?, DeviceState::parse)?,
         model: row.get(5)?,
         firmware: row.get(6)?,
         addresses: serde_json::from_str(&addresses).unwrap_or_default(),
@@ -47,7 +48,7 @@ impl Queries<'_> {
     pub fn list(
         &self,
         location: Option<&str>,
-        state: Option<&str>,
+        state: Option<DeviceState>,
         online: Option<bool>,
     ) -> Result<Vec<Device>, StoreError> {
         let mut stmt = self.0.prepare_cached(&format!(
@@ -55,7 +56,7 @@ impl Queries<'_> {
              WHERE (?1 IS NULL OR bound = ?1 OR claim = ?1) AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR online = ?3)
              ORDER BY id"
         ))?;
-        let rows = stmt.query_map(params![location, state, online], from_row)?;
+        let rows = stmt.query_map(params![location, state.map(DeviceState::as_str), online], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -86,7 +87,7 @@ impl Writer<'_> {
                 d.kind,
                 d.claim,
                 d.bound,
-                d.state,
+                d.state.as_str(),
                 d.model,
                 d.firmware,
                 serde_json::to_string(&d.addresses).unwrap_or_else(|_| "[]".into()),

@@ -156,7 +156,7 @@ mod tests {
     fn token(i: u64) -> EventBody {
         EventBody::TokenCreated {
             token: format!("t{i}"),
-            role: "staff".into(),
+            role: crate::vocab::Role::Staff,
             label: String::new(),
             owner: None,
             department: None,
@@ -170,7 +170,7 @@ mod tests {
         let mut store = Store::open(dir.path()).unwrap();
         let mut txn = store.begin().unwrap();
         for i in 1..=10 {
-            txn.append(AT, "system", token(i)).unwrap();
+            txn.append(AT, &crate::vocab::Actor::System, token(i)).unwrap();
         }
         // An open ticket raised by event 8 keeps its history: nothing from 8 on may go.
         let ticket = NewTicket {
@@ -192,10 +192,10 @@ mod tests {
         txn.commit().unwrap();
 
         let mut txn = store.begin().unwrap();
-        assert_eq!(txn.prune(9, "2027-01-01T00:00:00Z", AT, "system").unwrap(), 7, "events 1-7");
+        assert_eq!(txn.prune(9, "2027-01-01T00:00:00Z", AT, &crate::vocab::Actor::System).unwrap(), 7, "events 1-7");
         txn.commit().unwrap();
         let mut txn = store.begin().unwrap();
-        txn.append(AT, "system", token(12)).unwrap();
+        txn.append(AT, &crate::vocab::Actor::System, token(12)).unwrap();
         txn.commit().unwrap();
 
         let report = Reader::open(dir.path()).unwrap().verify().unwrap();
@@ -204,8 +204,8 @@ mod tests {
 
         // Nothing newer than the cut-off, and nothing unsynced, is ever pruned.
         let mut txn = store.begin().unwrap();
-        assert_eq!(txn.prune(12, "2025-01-01T00:00:00Z", AT, "system").unwrap(), 0);
-        assert_eq!(txn.prune(7, "2027-01-01T00:00:00Z", AT, "system").unwrap(), 0);
+        assert_eq!(txn.prune(12, "2025-01-01T00:00:00Z", AT, &crate::vocab::Actor::System).unwrap(), 0);
+        assert_eq!(txn.prune(7, "2027-01-01T00:00:00Z", AT, &crate::vocab::Actor::System).unwrap(), 0);
         txn.commit().unwrap();
     }
 }

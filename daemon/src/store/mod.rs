@@ -9,6 +9,7 @@ pub mod chain;
 mod checkpoint;
 mod devices;
 mod grms;
+pub mod guests;
 mod journal;
 mod pool;
 mod schema;
@@ -33,6 +34,7 @@ pub use tickets::{HistoryEntry, NewTicket, Page, SlaRow, Ticket, TicketFilter, T
 pub use tokens::TokenRecord;
 
 use crate::event::{Event, EventBody};
+use crate::vocab::Actor;
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "bellhop.db";
@@ -189,12 +191,13 @@ pub struct Mark {
 
 impl<'c> Txn<'c> {
     /// Appends one event, chained to the previous one, and returns it as committed (once the transaction is).
-    pub fn append(&mut self, at: &str, actor: &str, body: EventBody) -> Result<&Event, StoreError> {
+    pub fn append(&mut self, at: &str, actor: &Actor, body: EventBody) -> Result<&Event, StoreError> {
+        let actor = actor.to_string();
         let seq = self.seq + 1;
-        let hash = journal::append(&self.tx, &self.hash, seq, at, actor, &body)?;
+        let hash = journal::append(&self.tx, &self.hash, seq, at, &actor, &body)?;
         self.seq = seq;
         self.hash = hash;
-        self.appended.push(Event { seq, at: at.to_owned(), actor: actor.to_owned(), body });
+        self.appended.push(Event { seq, at: at.to_owned(), actor, body });
         Ok(self.appended.last().expect("just pushed"))
     }
 
@@ -274,7 +277,7 @@ impl<'c> Txn<'c> {
     /// Deletes synced history: every event up to the newest one that is at or below `synced_through`, older than
     /// `before` and older than every open ticket. The pruned range is journaled (`journal_pruned`) and its last
     /// hash kept as the checkpoint `verify` starts from. Returns how many events were deleted.
-    pub fn prune(&mut self, synced_through: u64, before: &str, at: &str, actor: &str) -> Result<u64, StoreError> {
+    pub fn prune(&mut self, synced_through: u64, before: &str, at: &str, actor: &Actor) -> Result<u64, StoreError> {
         let Some(through) = journal::prunable(&self.tx, synced_through, before)? else { return Ok(0) };
         let deleted = journal::prune(&self.tx, through)?;
         self.append(at, actor, EventBody::JournalPruned { through_seq: through, events: deleted })?;
@@ -284,6 +287,16 @@ impl<'c> Txn<'c> {
     /// Device queries inside the transaction.
     pub fn device_query(&self) -> devices::Queries<'_> {
         devices::Queries(&self.tx)
+    }
+
+    /// Room and guest writes (the PMS link).
+    pub fn guests(&self) -> guests::Writer<'_> {
+        guests::Writer(&self.tx)
+    }
+
+    /// Room and guest queries inside the transaction.
+    pub fn guest_query(&self) -> guests::Queries<'_> {
+        guests::Queries(&self.tx)
     }
 }
 
@@ -329,6 +342,11 @@ impl Reader {
     /// Staff duty and load queries.
     pub fn staff(&self) -> staff::Queries<'_> {
         staff::Queries(&self.conn)
+    }
+
+    /// Room and guest queries.
+    pub fn guests(&self) -> guests::Queries<'_> {
+        guests::Queries(&self.conn)
     }
 
     /// The last sequence number in the journal (0 when empty).

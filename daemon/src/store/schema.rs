@@ -137,7 +137,36 @@ const MIGRATIONS: &[&str] = &[
 
     ALTER TABLE location_flags ADD COLUMN guest_tier TEXT NOT NULL DEFAULT 'standard';
     "#,
-    // 6: people's credentials (password hash, TOTP secret, enrolment code), recovery codes, sessions, and tokens
+    // 6: the PMS link: each room's occupancy and stay, and guests' personal data in a table of its own, outside the
+    // hashed journal, so that it can be pruned after check-out and erased on request.
+    r#"
+    CREATE TABLE rooms (
+        location   TEXT PRIMARY KEY,
+        occupancy  TEXT NOT NULL,
+        guest      TEXT,
+        language   TEXT,
+        arrival    TEXT,
+        departure  TEXT,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE guests (
+        reference      TEXT PRIMARY KEY,
+        location       TEXT NOT NULL,
+        reservation    TEXT,
+        name           TEXT,
+        first_name     TEXT,
+        language       TEXT,
+        vip            TEXT,
+        arrival        TEXT,
+        departure      TEXT,
+        checked_in_at  TEXT NOT NULL,
+        checked_out_at TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX guests_by_reservation ON guests(reservation) WHERE checked_out_at IS NULL;
+    CREATE INDEX guests_checked_out ON guests(checked_out_at) WHERE checked_out_at IS NOT NULL;
+    "#,
+    // 7: people's credentials (password hash, TOTP secret, enrolment code), recovery codes, sessions, and tokens
     // owned by a person or an integration with a department scope and an expiry.
     r#"
     CREATE TABLE accounts (

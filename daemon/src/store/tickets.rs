@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::StoreError;
 use crate::event::Event;
-use crate::vocab::{Priority, Source, Status};
+use crate::vocab::{Flag, Priority, Source, Status};
 
 /// A ticket as the projection holds it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -56,7 +56,7 @@ pub struct TicketSla {
     /// The policy's name.
     pub policy: String,
     /// `green`, `yellow` or `red`.
-    pub flag: String,
+    pub flag: Flag,
     /// When it must be acknowledged (UTC), while the clock runs and until it is.
     pub response_due: Option<String>,
     /// When it must be resolved (UTC), while the clock runs.
@@ -74,7 +74,7 @@ pub struct SlaRow<'a> {
     /// The policy's name.
     pub policy: &'a str,
     /// The flag.
-    pub flag: &'a str,
+    pub flag: Flag,
     /// Response deadline, when running and not yet acknowledged.
     pub response_due: Option<String>,
     /// Resolution deadline, when running.
@@ -130,7 +130,7 @@ pub struct TicketFilter {
     /// Only this department.
     pub department: Option<String>,
     /// Only this SLA flag.
-    pub sla: Option<String>,
+    pub sla: Option<Flag>,
     /// Only tickets assigned to this member of staff.
     pub assignee: Option<String>,
     /// Only open tickets nobody has (the department queues).
@@ -169,7 +169,7 @@ const TICKET_COLUMNS: &str = "number, item, category, location, department, prio
      request_id, qty, note, repeats, eta_s, created_at, updated_at, created_seq, assignee, skill, sla_policy, sla_flag, \
      sla_response_due, sla_resolution_due, sla_paused, sla_state";
 
-fn enum_from<T>(value: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+pub(super) fn enum_from<T>(value: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     parse(&value).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -202,7 +202,7 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
         sla: match row.get::<_, Option<String>>(19)? {
             Some(policy) => Some(TicketSla {
                 policy,
-                flag: row.get::<_, Option<String>>(20)?.unwrap_or_else(|| "green".into()),
+                flag: row.get::<_, Option<String>>(20)?.map_or(Ok(Flag::Green), |text| enum_from(text, Flag::parse))?,
                 response_due: row.get(21)?,
                 resolution_due: row.get(22)?,
                 paused: row.get(23)?,
@@ -297,7 +297,7 @@ impl Writer<'_> {
             .execute(params![
                 ticket,
                 row.policy,
-                row.flag,
+                row.flag.as_str(),
                 row.response_due,
                 row.resolution_due,
                 row.paused,
@@ -429,7 +429,7 @@ impl Queries<'_> {
             sql += &format!(" AND department = ?{}", args.len());
         }
         if let Some(flag) = &filter.sla {
-            args.push(Box::new(flag.clone()));
+            args.push(Box::new(flag.as_str()));
             sql += &format!(" AND sla_flag = ?{}", args.len());
         }
         if let Some(assignee) = &filter.assignee {

@@ -3,14 +3,16 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
+use crate::vocab::Role;
 
 /// A stored token (never the secret itself).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TokenRecord {
     /// Public id.
     pub id: String,
-    /// The role it carries.
-    pub role: String,
+    /// The role it carries; `None` when the store holds a role this version does not know (the API refuses such a
+    /// token).
+    pub role: Option<Role>,
     /// What it is for (its name).
     pub label: String,
     /// Who it belongs to: `staff:{id}` for a person, `integration:{name}` for another system; absent on tokens
@@ -31,7 +33,7 @@ const COLUMNS: &str = "id, role, label, owner, department, expires_at, created_a
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     Ok(TokenRecord {
         id: r.get(0)?,
-        role: r.get(1)?,
+        role: Role::parse(&r.get::<_, String>(1)?),
         label: r.get(2)?,
         owner: r.get(3)?,
         department: r.get(4)?,
@@ -55,7 +57,7 @@ impl Writer<'_> {
             .execute(params![
                 record.id,
                 secret_hash,
-                record.role,
+                record.role.map(Role::as_str),
                 record.label,
                 record.owner,
                 record.department,

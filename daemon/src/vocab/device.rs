@@ -1,6 +1,7 @@
 //! A device as the gateway knows it: the record the device rules decide on and the store projects.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
 /// A device as the projection holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -13,9 +14,8 @@ pub struct Device {
     pub claim: Option<String>,
     /// The location it may speak for; `None` until bound.
     pub bound: Option<String>,
-    /// `bound`, `unbound` (awaiting an installer), `quarantined` (unknown device held back), or `conflict` (its
-    /// claim differs from its binding).
-    pub state: String,
+    /// Where its binding stands.
+    pub state: DeviceState,
     /// TXT `model`.
     pub model: String,
     /// TXT `fw`.
@@ -36,4 +36,35 @@ pub struct Device {
     pub last_seen: String,
     /// When it went offline, while it is.
     pub offline_since: Option<String>,
+}
+
+/// Where a device's binding stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DeviceState {
+    /// Bound to a location it may speak for.
+    Bound,
+    /// Awaiting an installer (or a claim of a location the property knows).
+    Unbound,
+    /// An unknown device held back until an installer binds it.
+    Quarantined,
+    /// Its claim differs from its binding.
+    Conflict,
+}
+
+impl DeviceState {
+    /// Every state.
+    pub const ALL: [DeviceState; 4] =
+        [DeviceState::Bound, DeviceState::Unbound, DeviceState::Quarantined, DeviceState::Conflict];
+
+    /// The spelling in JSON and SQL.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses the spelling.
+    pub fn parse(s: &str) -> Option<DeviceState> {
+        s.parse().ok()
+    }
 }

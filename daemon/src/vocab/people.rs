@@ -1,12 +1,16 @@
 //! People and their standing: roles (for the roster and for tokens), duty, and guest tiers.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
 /// What a person or a token may do. Every role may be held by a person on the roster; the escalation ladder's roles
 /// (staff, supervisor, manager, admin) are ordered from the bottom up, and analytics and installer, who work no
 /// tickets and are on no ladder, come after them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Does the work: works tickets.
     Staff,
@@ -32,19 +36,12 @@ impl Role {
 
     /// The spelling in files, JSON, the CLI and the store.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Staff => "staff",
-            Role::Supervisor => "supervisor",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-            Role::Analytics => "analytics",
-            Role::Installer => "installer",
-        }
+        self.into()
     }
 
     /// Parses the spelling.
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 
     /// Parses the spelling of a role on the escalation ladder (not analytics or installer).
@@ -59,8 +56,9 @@ impl Role {
 }
 
 /// Whether a member of staff can take tickets now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Duty {
     /// Not working.
     Off,
@@ -76,22 +74,21 @@ impl Duty {
 
     /// The spelling in JSON and SQL.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Duty::Off => "off",
-            Duty::On => "on",
-            Duty::Break => "break",
-        }
+        self.into()
     }
 
     /// Parses the spelling.
     pub fn parse(s: &str) -> Option<Duty> {
-        Duty::ALL.into_iter().find(|d| d.as_str() == s)
+        s.parse().ok()
     }
 }
 
 /// The guest's standing, as the PMS or the front desk records it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GuestTier {
     /// An ordinary stay (also when the tier is not known).
     #[default]
@@ -108,15 +105,11 @@ impl GuestTier {
 
     /// The spelling in files, JSON and SQL.
     pub fn as_str(self) -> &'static str {
-        match self {
-            GuestTier::Standard => "standard",
-            GuestTier::Vip => "vip",
-            GuestTier::LongStay => "long_stay",
-        }
+        self.into()
     }
 
     /// Parses the spelling.
     pub fn parse(s: &str) -> Option<GuestTier> {
-        GuestTier::ALL.into_iter().find(|t| t.as_str() == s)
+        s.parse().ok()
     }
 }

@@ -73,3 +73,33 @@ pub enum LocationClass {
     /// A room kept for VIP guests.
     Vip,
 }
+
+/// A room's occupancy, as the PMS link reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Occupancy {
+    /// No PMS has described the room (no link, or not a room).
+    #[default]
+    Unknown,
+    /// Nobody is checked in.
+    Vacant,
+    /// A guest is checked in.
+    Occupied,
+    /// A guest is checked in and due to leave today (or overdue).
+    DueOut,
+}
+
+impl Occupancy {
+    /// Every value.
+    pub const ALL: [Occupancy; 4] = [Occupancy::Unknown, Occupancy::Vacant, Occupancy::Occupied, Occupancy::DueOut];
+
+    /// The spelling in files, JSON and SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Occupancy::Unknown => "unknown",
+            Occupancy::Vacant => "vacant",
+            Occupancy::Occupied => "occupied",
+            Occupancy::DueOut => "due_out",
+        }
+    }
+}

@@ -1,10 +1,12 @@
 //! A ticket's status, the staff actions that move it, and where it came from.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr};
 
 /// Where a ticket's status stands in its life cycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// Raised, not yet given to anyone.
     New,
@@ -42,22 +44,12 @@ impl Status {
 
     /// The wire and storage spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Assigned => "assigned",
-            Status::Acknowledged => "acknowledged",
-            Status::InProgress => "in_progress",
-            Status::OnHold => "on_hold",
-            Status::Resolved => "resolved",
-            Status::Closed => "closed",
-            Status::Cancelled => "cancelled",
-            Status::Reopened => "reopened",
-        }
+        self.into()
     }
 
     /// Parses the wire spelling.
     pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 
     /// Whether work is still owed on a ticket in this status.
@@ -67,8 +59,9 @@ impl Status {
 }
 
 /// A staff action that moves a ticket through its life cycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     /// Take the ticket on.
     Acknowledge,
@@ -103,27 +96,19 @@ impl Action {
 
     /// The spelling used in API paths (`POST /api/v1/tickets/{n}/acknowledge`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Acknowledge => "acknowledge",
-            Action::Start => "start",
-            Action::Hold => "hold",
-            Action::Resume => "resume",
-            Action::Resolve => "resolve",
-            Action::Close => "close",
-            Action::Reopen => "reopen",
-            Action::Cancel => "cancel",
-        }
+        self.into()
     }
 
     /// Parses the API spelling.
     pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
+        s.parse().ok()
     }
 }
 
 /// Where a ticket came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Source {
     /// A guest's TV.
     Tv,
@@ -148,19 +133,42 @@ impl Source {
 
     /// The wire and storage spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Tv => "tv",
-            Source::Kiosk => "kiosk",
-            Source::Grms => "grms",
-            Source::Staff => "staff",
-            Source::Api => "api",
-            Source::Alert => "alert",
-            Source::System => "system",
-        }
+        self.into()
     }
 
     /// Parses the wire spelling.
     pub fn parse(s: &str) -> Option<Source> {
-        Source::ALL.into_iter().find(|x| x.as_str() == s)
+        s.parse().ok()
+    }
+}
+
+/// How a ticket came to its assignee, or to its department's queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AssignmentKind {
+    /// Chosen automatically when the ticket was raised or a queue drained.
+    Auto,
+    /// Given by a supervisor.
+    Manual,
+    /// Handed on automatically when its assignee went off duty or on a break.
+    Handoff,
+    /// Nobody could take it: it waits in its department's queue.
+    Queued,
+}
+
+impl AssignmentKind {
+    /// Every kind.
+    pub const ALL: [AssignmentKind; 4] =
+        [AssignmentKind::Auto, AssignmentKind::Manual, AssignmentKind::Handoff, AssignmentKind::Queued];
+
+    /// The spelling in JSON: `auto`, `manual`, `handoff` or `queued`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses the spelling.
+    pub fn parse(s: &str) -> Option<AssignmentKind> {
+        s.parse().ok()
     }
 }

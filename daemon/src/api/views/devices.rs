@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema;
-use crate::vocab::Device;
+use crate::vocab::{Device, DeviceState};
 
 /// A TV, kiosk or tablet, with its binding to a location (see docs/devices.md).
 #[derive(Debug, Serialize, ToSchema)]
@@ -18,7 +18,7 @@ pub struct DeviceView {
     /// The location it may speak for; null until bound.
     pub bound: Option<String>,
     #[schema(schema_with = schema::device_state)]
-    pub state: String,
+    pub state: DeviceState,
     /// TXT `model`.
     pub model: String,
     /// TXT `fw`.

@@ -3,6 +3,7 @@
 
 mod access;
 mod devices;
+mod guests;
 mod health;
 mod people;
 mod requests;
@@ -18,6 +19,7 @@ pub use access::{
     UserView,
 };
 pub use devices::{DeviceList, DeviceView};
+pub use guests::{GuestDataList, GuestDataView, GuestsErasedView, RoomStatusBody, RoomStatusView};
 pub use health::{HealthView, JournalHealth, MqttHealth, NotReadyView, PullStatusView, ReadyView, SyncStatusView};
 pub use people::{DndView, DutyView, GuestTierView, RosterView, StaffMemberView};
 pub use requests::{

@@ -1,7 +1,9 @@
 //! Schemas for fields whose Rust type belongs to the domain (statuses, priorities, duty): an enumeration of the
 //! spellings the domain type itself gives, so the document cannot drift from the code.
 
-use crate::vocab::{Action, Duty, GuestTier, Priority, Role, Source, Status};
+use crate::vocab::{
+    Action, AssignmentKind, DeviceState, Duty, Flag, GuestTier, Priority, Reason, Role, Source, Status, Target,
+};
 use utoipa::openapi::schema::{Object, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
@@ -59,12 +61,27 @@ pub fn staff_role() -> Object {
 
 /// An SLA flag.
 pub fn flag() -> Object {
-    strings(["green", "yellow", "red"], "The SLA flag.")
+    strings(Flag::ALL.map(Flag::as_str), "The SLA flag.")
+}
+
+/// An SLA target.
+pub fn sla_target() -> Object {
+    strings(Target::ALL.map(Target::as_str), "The SLA target: `response` or `resolution`.")
+}
+
+/// Why an escalation level fired.
+pub fn escalation_reason() -> Object {
+    strings(Reason::ALL.map(Reason::as_str), "Why the level fired: `due`, `emergency` or `manual`.")
+}
+
+/// How a ticket was assigned.
+pub fn assignment_kind() -> Object {
+    strings(AssignmentKind::ALL.map(AssignmentKind::as_str), "`auto`, `manual`, `handoff` or `queued`.")
 }
 
 /// The state of a device's binding.
 pub fn device_state() -> Object {
-    strings(["bound", "unbound", "quarantined", "conflict"], "The state of the device's binding.")
+    strings(DeviceState::ALL.map(DeviceState::as_str), "The state of the device's binding.")
 }
 
 /// `ok` or `degraded`.

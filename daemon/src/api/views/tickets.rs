@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::schema;
 use crate::event::{Event, EventBody};
 use crate::store::{Page, Ticket, TicketSla};
-use crate::vocab::{Action, Priority, Source, Status};
+use crate::vocab::{Action, AssignmentKind, Flag, Priority, Reason, Source, Status, Target};
 
 /// A ticket.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,7 +84,7 @@ pub struct SlaView {
     /// The SLA policy.
     pub policy: String,
     #[schema(schema_with = schema::flag)]
-    pub flag: String,
+    pub flag: Flag,
     /// When it must be acknowledged (UTC), while the clock runs and until it is.
     pub response_due: Option<String>,
     /// When it must be resolved (UTC), while the clock runs.
@@ -296,8 +296,8 @@ pub enum TicketChange {
         previous: Option<String>,
         #[schema(schema_with = schema::status)]
         status: Status,
-        /// `auto`, `manual`, `handoff` or `queued`.
-        how: String,
+        #[schema(schema_with = schema::assignment_kind)]
+        how: AssignmentKind,
         /// Who was considered, and who was told it waits.
         considered: Candidates,
     },
@@ -306,7 +306,7 @@ pub enum TicketChange {
         /// The ticket.
         ticket: String,
         #[schema(schema_with = schema::flag)]
-        flag: String,
+        flag: Flag,
         /// When it was due to change (UTC).
         due_at: String,
     },
@@ -314,8 +314,8 @@ pub enum TicketChange {
     SlaBreached {
         /// The ticket.
         ticket: String,
-        /// `response` or `resolution`.
-        target: String,
+        #[schema(schema_with = schema::sla_target)]
+        target: Target,
         /// The deadline that was missed (UTC).
         due_at: String,
     },
@@ -323,8 +323,8 @@ pub enum TicketChange {
     SlaBreachCleared {
         /// The ticket.
         ticket: String,
-        /// `response` or `resolution`.
-        target: String,
+        #[schema(schema_with = schema::sla_target)]
+        target: Target,
     },
     /// An escalation level fired.
     TicketEscalated {
@@ -332,14 +332,24 @@ pub enum TicketChange {
         ticket: String,
         /// The level, from 1.
         level: u32,
-        /// `due`, `emergency` or `manual`.
-        reason: String,
+        #[schema(schema_with = schema::escalation_reason)]
+        reason: Reason,
         /// When it fell due (UTC).
         due_at: String,
         /// The level's target as configured (`supervisor`, `staff:ana`, `contact:security`).
         to: String,
         /// Who was notified.
         recipients: Vec<String>,
+    },
+    /// A VIP checked in to the ticket's room: its guest tier was raised and its SLA policy chosen again.
+    TicketTierRaised {
+        /// The ticket.
+        ticket: String,
+        /// The guest tier now.
+        #[schema(value_type = String)]
+        tier: crate::vocab::GuestTier,
+        /// The SLA policy now.
+        sla: String,
     },
 }
 
@@ -360,6 +370,7 @@ impl TicketChange {
                 qty,
                 note,
                 eta_s,
+                language: _,
             } => TicketChange::TicketRaised {
                 ticket,
                 item,
@@ -429,7 +440,14 @@ impl TicketChange {
             | EventBody::AccountDisabled { .. }
             | EventBody::SignInAttempted { .. }
             | EventBody::SignInLocked { .. }
-            | EventBody::SessionEnded { .. } => return None,
+            | EventBody::SessionEnded { .. }
+            | EventBody::GuestCheckedIn { .. }
+            | EventBody::GuestCheckedOut { .. }
+            | EventBody::GuestMoved { .. }
+            | EventBody::GuestChanged { .. }
+            | EventBody::RoomStatusChanged { .. }
+            | EventBody::GuestDataDeleted { .. } => return None,
+            EventBody::TicketTierRaised { ticket, tier, sla } => TicketChange::TicketTierRaised { ticket, tier, sla },
         })
     }
 }
@@ -573,8 +591,8 @@ pub struct AssignmentView {
     pub previous: Option<String>,
     #[schema(schema_with = schema::status)]
     pub status: Status,
-    /// `auto`, `manual`, `handoff` or `queued`.
-    pub how: String,
+    #[schema(schema_with = schema::assignment_kind)]
+    pub how: AssignmentKind,
     /// Who was considered.
     pub considered: Candidates,
 }
