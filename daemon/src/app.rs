@@ -139,7 +139,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
     let (core, writer) = core::start(store, config_rx.clone(), clock.clone());
     let reads = ReadPool::new(&data_dir);
     let metrics = Arc::new(Metrics::default());
-    let mqtt = Mqtt::start(config_rx.clone(), topics, core.clone(), reads.clone(), metrics.clone());
+    let mqtt = Mqtt::start(config_rx.clone(), topics, core.clone(), reads.clone(), metrics.clone(), clock.clone());
     let grms = match &config.grms {
         Some(grms) if !grms.config.controllers.is_empty() => {
             Some(GrmsAdapter::start(grms, core.clone(), metrics.clone())?)
@@ -149,7 +149,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
     let sync = config.sync.clone().map(|sync| start_sync(sync, &data_dir, &core));
     let retention = match (&config.sync, &sync) {
         (Some(settings), Some(handle)) => {
-            settings.retain_synced_days.map(|days| prune_synced(days, handle.view(), core.clone()))
+            settings.retain_synced_days.map(|days| prune_synced(days, handle.view(), core.clone(), clock.clone()))
         }
         _ => None,
     };
@@ -159,11 +159,12 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         .clone()
         .filter(|s| s.config_poll_s > 0)
         .map(|sync| PullHandle::start(sync, config.path.clone(), data_dir.clone(), reload_tx.clone()));
-    let devices = DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), http.port())?;
     let pms = match &config.pms {
         Some(settings) => Some(crate::pms::PmsAdapter::start(settings, core.clone()).await?),
         None => None,
     };
+    let devices =
+        DevicesAdapter::start(&config, config_rx.clone(), core.clone(), reads.clone(), clock.clone(), http.port())?;
     let (shutdown, stopped) = watch::channel(false);
     let link = mqtt.link.clone();
     let readiness = Readiness::new(core.clone(), Some(link.clone()), clock.clone());
@@ -180,6 +181,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         reload: Some(reload_tx),
         access: Default::default(),
         pms: pms.as_ref().map(crate::pms::PmsAdapter::link),
+        clock: clock.clone(),
     });
     let reloader = Arc::new(Reloader { config: config_tx, metrics, busy: Default::default() });
     let reloads = reloader.clone().serve(reload_requests);
@@ -271,6 +273,7 @@ fn prune_synced(
     days: u32,
     sync: crate::sync::StatusView,
     core: crate::core::CoreHandle,
+    clock: Arc<dyn crate::clock::Clock>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let first = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -278,7 +281,7 @@ fn prune_synced(
         loop {
             tick.tick().await;
             let synced_through = sync.get().cursor;
-            let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
+            let cutoff = clock.now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
             let before = crate::clock::format_time(cutoff);
             match core.call(|reply| core::Command::Prune { synced_through, before, reply }).await {
                 Ok(Ok(0)) => {}

@@ -69,6 +69,8 @@ pub struct ApiState {
     pub access: Access,
     /// The PMS link, when configured.
     pub pms: Option<Arc<crate::pms::PmsLink>>,
+    /// The injected wall clock (who is on shift now, in the roster).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// Serves the API on `listener` under `limits` until `shutdown`. Connections already open finish their current

@@ -21,7 +21,7 @@ use crate::vocab::Duty;
 /// Everyone on the roster: role, departments, skills, cap, duty and open load.
 pub async fn roster(State(state): State<Arc<ApiState>>, _: Caller<ReadTickets>) -> Result<Reply<RosterView>, ApiError> {
     let config = state.config.borrow().clone();
-    let local = jiff::Timestamp::now().to_zoned(config.site.time_zone.clone()).datetime();
+    let local = state.clock.now().to_zoned(config.site.time_zone.clone()).datetime();
     let ids: Vec<String> = config.people.staff.keys().cloned().collect();
     let records = state
         .reads

@@ -72,13 +72,20 @@ pub struct Devices {
     /// How long a device may be offline before a ticket is raised.
     pub offline_grace: std::time::Duration,
     /// The local hours (site time zone) during which offline tickets are raised; always when `None`.
-    pub offline_hours: Option<(jiff::civil::Time, jiff::civil::Time)>,
+    pub offline_hours: Option<crate::engine::shifts::Window>,
     /// The catalog item of the offline ticket; no tickets when `None`.
     pub offline_item: Option<String>,
     /// How long a device may stay silent before mDNS is asked whether it is still there.
     pub requery: std::time::Duration,
     /// mDNS.
     pub mdns: Mdns,
+}
+
+impl Devices {
+    /// The rules the outage decision follows.
+    pub fn outage_rules(&self) -> crate::engine::outage::Rules {
+        crate::engine::outage::Rules { grace: self.offline_grace, hours: self.offline_hours }
+    }
 }
 
 /// mDNS advertising and browsing.
@@ -651,12 +658,7 @@ fn validate_devices(
         }
     }
     let offline_hours = raw.offline_hours.as_deref().and_then(|hours| {
-        let parsed = hours
-            .split_once('-')
-            .and_then(|(a, b)| {
-                Some((a.trim().parse::<jiff::civil::Time>().ok()?, b.trim().parse::<jiff::civil::Time>().ok()?))
-            })
-            .filter(|(start, end)| start != end);
+        let parsed = crate::engine::shifts::Window::parse(hours).ok();
         if parsed.is_none() {
             errors.push(map.at(
                 "devices.offline_hours",

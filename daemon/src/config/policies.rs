@@ -45,7 +45,9 @@ pub struct Selectors {
     pub departments: Vec<String>,
     /// Guest tiers.
     pub guest_tiers: Vec<GuestTier>,
-    /// Room occupancy.
+    /// Room occupancy. Left out of the settings' fingerprint when empty, so policies written before occupancy
+    /// existed keep theirs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub occupancy: Vec<Occupancy>,
     /// Location classes.
     pub classes: Vec<LocationClass>,

@@ -10,6 +10,7 @@ use crate::engine::devices::{self as device_rules, Observation, Rules, Verdict};
 use crate::engine::flood::{Flood, Limited};
 use crate::engine::intake::{self, Decision, Facts};
 use crate::engine::lifecycle::{self, IllegalTransition};
+use crate::engine::outage;
 use crate::engine::sla::{Input, Pause};
 use crate::event::EventBody;
 use crate::store::{NewTicket, StoreError, Ticket, Txn};
@@ -562,6 +563,12 @@ impl Cx<'_, '_> {
         let Some(mut device) = self.txn.device_query().get(id)? else { return Ok(()) };
         let Some(location) = device.bound.clone().or_else(|| device.claim.clone()) else { return Ok(()) };
         if device.online || device.offline_ticket.is_some() {
+            return Ok(());
+        }
+        let since = device.offline_since.as_deref().and_then(|s| s.parse::<jiff::Timestamp>().ok());
+        let rules = self.config.devices.outage_rules();
+        if since.is_some_and(|since| !outage::is_due(since, self.now, &rules, &self.config.site.time_zone)) {
+            // Asked early (the outage clock's timer runs on the steady clock): the clock asks again when it is due.
             return Ok(());
         }
         let note = format!(

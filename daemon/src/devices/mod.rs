@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::CoreHandle;
 use crate::store::ReadPool;
@@ -22,16 +23,17 @@ pub struct DevicesAdapter {
 }
 
 impl DevicesAdapter {
-    /// Starts mDNS (when enabled) and the outage clock. `api_port` is advertised as TXT `api`.
+    /// Starts mDNS (when enabled) and the outage clock on `clock`. `api_port` is advertised as TXT `api`.
     pub fn start(
         config: &Config,
         configs: watch::Receiver<Arc<Config>>,
         core: CoreHandle,
         reads: ReadPool,
+        clock: Arc<dyn Clock>,
         api_port: u16,
     ) -> anyhow::Result<DevicesAdapter> {
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(outage::run(configs, core.clone(), reads.clone(), stopped.clone()))];
+        let mut tasks = vec![tokio::spawn(outage::run(configs, core.clone(), reads.clone(), clock, stopped.clone()))];
         let mdns = if config.devices.mdns.enabled {
             let (daemon, task) = mdns::start(config, core, reads, api_port, stopped)?;
             tasks.push(task);

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod flood;
 pub mod intake;
 pub mod lifecycle;
+pub mod outage;
 pub mod routing;
 pub mod shifts;
 pub mod sla;

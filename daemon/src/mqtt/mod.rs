@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tv_protocol::Topics;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::CoreHandle;
 use crate::metrics::Metrics;
@@ -33,13 +34,15 @@ pub struct Mqtt {
 }
 
 impl Mqtt {
-    /// Starts the broker session, the ingest path, and the status, staff-notification and menu publishers.
+    /// Starts the broker session, the ingest path, and the status (timed by `clock`), staff-notification and menu
+    /// publishers.
     pub fn start(
         configs: watch::Receiver<Arc<Config>>,
         topics: Topics,
         core: CoreHandle,
         reads: ReadPool,
         metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
     ) -> Mqtt {
         let config = configs.borrow().clone();
         let (link, session, received) = session::connect(&config);
@@ -49,7 +52,7 @@ impl Mqtt {
         let workers = vec![
             tokio::spawn(ingest::run(link.clone(), topics.clone(), core.clone(), received, stopped.clone(), metrics)),
             tokio::spawn(notify::run(link.clone(), topics.clone(), core.clone(), reads.clone(), stopped.clone())),
-            tokio::spawn(status::run(link.clone(), topics.clone(), core, reads, known, stopped.clone())),
+            tokio::spawn(status::run(link.clone(), topics.clone(), core, reads, known, clock, stopped.clone())),
             tokio::spawn(menu::run(link.clone(), topics, configs, stopped)),
         ];
         Mqtt { link, stop, event_loop, workers }

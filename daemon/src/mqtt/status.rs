@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, watch};
 use tv_protocol::{LocationStatus, StatusTicket, Topics};
 
 use super::session::MqttLink;
-use crate::clock::format_time;
+use crate::clock::{format_time, Clock};
 use crate::core::{Committed, CoreHandle};
 use crate::event::EventBody;
 use crate::store::{ReadPool, Ticket};
@@ -23,6 +23,7 @@ pub async fn run(
     core: CoreHandle,
     reads: ReadPool,
     known: Vec<String>,
+    clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut committed = core.subscribe();
@@ -63,7 +64,7 @@ pub async fn run(
             }
         }
         for location in dirty {
-            publish(&link, &topics, &reads, location).await;
+            publish(&link, &topics, &reads, clock.as_ref(), location).await;
         }
     }
 }
@@ -80,7 +81,7 @@ fn mark(dirty: &mut BTreeSet<String>, batch: &Committed) {
 }
 
 /// Publishes a location's status on its own topic and on the status topic of every device bound to it.
-async fn publish(link: &MqttLink, topics: &Topics, reads: &ReadPool, location: String) {
+async fn publish(link: &MqttLink, topics: &Topics, reads: &ReadPool, clock: &dyn Clock, location: String) {
     let loc = location.clone();
     let read = reads
         .with(move |r| {
@@ -98,7 +99,7 @@ async fn publish(link: &MqttLink, topics: &Topics, reads: &ReadPool, location: S
             return;
         }
     };
-    let now = jiff::Timestamp::now();
+    let now = clock.now();
     let status = LocationStatus {
         location: location.clone(),
         updated_at: format_time(now),
