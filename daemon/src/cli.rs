@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::account_cli::NewToken;
 use crate::clock::SystemClock;
+use crate::core::accounts::NewToken;
 use crate::store::{Reader, Store};
 use crate::vocab::{Actor, Role};
 

@@ -10,8 +10,8 @@ use super::extract::JsonBody;
 use super::reply::Reply;
 use super::views::{ErrorBody, NewTokenBody, NewTokenView, TokenList, TokenView};
 use super::ApiState;
-use crate::account_cli::{token_change, NewToken};
 use crate::core::accounts::AccountChange;
+use crate::core::accounts::{token_change, NewToken};
 use crate::core::Command;
 use crate::vocab::Role;
 

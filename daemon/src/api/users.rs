@@ -12,8 +12,8 @@ use super::extract::JsonBody;
 use super::reply::Reply;
 use super::views::{EnrolmentCodeView, ErrorBody, IssueEnrolmentBody, LockList, LockView, UserList, UserView};
 use super::ApiState;
-use crate::account_cli::{account_state, enrolment_change};
 use crate::core::accounts::AccountChange;
+use crate::core::accounts::{account_state, enrolment_change};
 use crate::core::Command;
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "people", security(("bearer" = []), ("session" = [])),

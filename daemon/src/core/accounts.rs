@@ -3,9 +3,10 @@
 //! function in their own transaction.
 
 use crate::core::CoreError;
+use crate::credentials::codes::{hash as hash_secret, new_token};
 use crate::event::EventBody;
 use crate::store::{AccountRecord, SessionRecord, StoreError, TokenRecord, Txn};
-use crate::vocab::Actor;
+use crate::vocab::{Actor, Role};
 
 /// A change to credentials, sessions or tokens. Hashing happens before (on the API's hashing pool); this only
 /// stores.
@@ -259,4 +260,70 @@ fn end_sessions(
         }
     }
     Ok(ended)
+}
+
+/// How long an enrolment code stays valid.
+pub const ENROLMENT_HOURS: i64 = 72;
+
+/// A token to issue.
+#[derive(Clone, Debug)]
+pub struct NewToken {
+    /// Its role.
+    pub role: Role,
+    /// Its name.
+    pub label: String,
+    /// `staff:{id}` or `integration:{name}`.
+    pub owner: Option<String>,
+    /// The one department it may act in.
+    pub department: Option<String>,
+    /// When it stops working (UTC, RFC 3339).
+    pub expires_at: Option<String>,
+}
+
+/// The record and secret of a fresh token.
+pub fn token_change(token: NewToken) -> Result<(String, AccountChange), CoreError> {
+    let (id, secret) = new_token().map_err(|_| CoreError::Unavailable("the system random source failed".into()))?;
+    let record = TokenRecord {
+        id,
+        role: Some(token.role),
+        label: token.label,
+        owner: token.owner,
+        department: token.department,
+        expires_at: token.expires_at,
+        ..TokenRecord::default()
+    };
+    let secret_hash = hash_secret(&secret);
+    Ok((secret, AccountChange::CreateToken { record, secret_hash }))
+}
+
+/// A fresh enrolment code for `staff` (returned to show once) and the change that stores its hash.
+pub fn enrolment_change(
+    staff: &str,
+    reset: bool,
+    now: jiff::Timestamp,
+) -> Result<(String, String, AccountChange), CoreError> {
+    let random = |_| CoreError::Unavailable("the system random source failed".into());
+    let code = crate::credentials::codes::enrolment().map_err(random)?;
+    let totp_secret = crate::credentials::totp::new_secret().map_err(random)?;
+    let expires = now + jiff::SignedDuration::from_hours(ENROLMENT_HOURS);
+    let expires_at = expires.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let code_hash = crate::credentials::codes::hash(&crate::credentials::codes::normalise(&code));
+    let change = AccountChange::IssueEnrolment {
+        staff: staff.to_owned(),
+        code_hash,
+        totp_secret,
+        expires_at: expires_at.clone(),
+        reset,
+    };
+    Ok((code, expires_at, change))
+}
+
+/// `disabled`, `enrolled`, `enrolling` (a code is open) or `none`.
+pub fn account_state(account: Option<&crate::store::AccountRecord>) -> &'static str {
+    match account {
+        Some(a) if a.disabled => "disabled",
+        Some(a) if a.password.is_some() => "enrolled",
+        Some(a) if a.enrolment_hash.is_some() => "enrolling",
+        _ => "none",
+    }
 }
