@@ -73,10 +73,17 @@ fn variant(body: &EventBody) -> usize {
         EventBody::NoticeFailed { .. } => 34,
         EventBody::AlertFired { .. } => 35,
         EventBody::AlertResolved { .. } => 36,
+        EventBody::TokenRevoked { .. } => 37,
+        EventBody::EnrolmentIssued { .. } => 38,
+        EventBody::AccountEnrolled { .. } => 39,
+        EventBody::AccountDisabled { .. } => 40,
+        EventBody::SignInAttempted { .. } => 41,
+        EventBody::SignInLocked { .. } => 42,
+        EventBody::SessionEnded { .. } => 43,
     }
 }
 
-const VARIANTS: usize = 37;
+const VARIANTS: usize = 44;
 
 fn text(s: &str) -> String {
     s.to_owned()
@@ -302,7 +309,49 @@ fn samples() -> Vec<EventBody> {
             recipients: vec![text("security-desk")],
         },
         EventBody::ClockStepped { delta_ms: -3_600_000 },
-        EventBody::TokenCreated { token: text("t-7f3a"), role: Role::Installer, label: text("prometheus") },
+        EventBody::TokenCreated {
+            token: text("t-7f3a"),
+            role: Role::Installer,
+            label: text("prometheus"),
+            owner: None,
+            department: None,
+            expires_at: None,
+        },
+        EventBody::TokenCreated {
+            token: text("t-8e4b"),
+            role: Role::Staff,
+            label: text("housekeeping tablet"),
+            owner: Some(text("integration:hk-tablet")),
+            department: Some(text("housekeeping")),
+            expires_at: Some(text("2027-01-01T00:00:00.000Z")),
+        },
+        EventBody::TokenRevoked { token: text("t-8e4b") },
+        EventBody::EnrolmentIssued { staff: text("ana"), expires_at: text("2026-11-30T12:00:00.000Z"), reset: false },
+        EventBody::AccountEnrolled { staff: text("ana"), totp: true },
+        EventBody::AccountDisabled { staff: text("ana"), sessions_ended: 2, tokens_revoked: 1 },
+        EventBody::SignInAttempted {
+            user: text("ana"),
+            address: text("10.0.4.17"),
+            outcome: text("success"),
+            reason: None,
+            session: Some(text("a1b2c3d4e5f6")),
+            factor: Some(text("totp")),
+        },
+        EventBody::SignInAttempted {
+            user: text("ana"),
+            address: text("10.0.4.17"),
+            outcome: text("failure"),
+            reason: Some(text("wrong password")),
+            session: None,
+            factor: None,
+        },
+        EventBody::SignInLocked {
+            scope: text("account"),
+            key: text("ana"),
+            failures: 5,
+            until: text("2026-11-27T18:15:00.000Z"),
+        },
+        EventBody::SessionEnded { staff: text("ana"), session: text("a1b2c3d4e5f6"), why: text("everywhere") },
         EventBody::NoticeQueued {
             notice: text("HTL1-N7"),
             ticket: Some(t()),

@@ -75,7 +75,7 @@ fn rig() -> Rig {
     let config = base_config(&dir.path().join("data"), broker.port, ROUTING);
     let daemon = Daemon::start(dir.path(), &config);
     daemon.wait_mqtt_connected();
-    let staff = daemon.token("staff");
+    let staff = daemon.token("manager");
     Rig { _dir: dir, broker, daemon, config, staff }
 }
 

@@ -56,6 +56,9 @@ impl Journal {
                     token: format!("t{i}"),
                     role: bellhop::vocab::Role::Staff,
                     label: "desk \"β\"".into(),
+                    owner: None,
+                    department: None,
+                    expires_at: None,
                 }
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }

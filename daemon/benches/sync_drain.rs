@@ -80,6 +80,9 @@ fn build_journal(dir: &Path, total: u64, per_txn: u64) -> u64 {
                     token: format!("t{i}"),
                     role: bellhop::vocab::Role::Staff,
                     label: "desk \"β\"".into(),
+                    owner: None,
+                    department: None,
+                    expires_at: None,
                 }
             } else {
                 EventBody::TicketCommented { ticket: format!("A-{}", i % 97), text: format!("note {i} ✓ \\ \n") }

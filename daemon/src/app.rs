@@ -124,6 +124,12 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
     let data_dir = config.storage.data_dir.clone();
     let lock = crate::store::lock(&data_dir)?;
     let store = Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let last_event = crate::store::Reader::open(&data_dir).and_then(|r| r.last_event_at()).ok().flatten();
+    if let Some(warning) =
+        crate::credentials::clock::warning(jiff::Timestamp::now(), last_event.and_then(|at| at.parse().ok()))
+    {
+        tracing::warn!(warning, "The gateway's clock looks wrong; /healthz reports it until it is right.");
+    }
     let listener = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http.listen))?;
@@ -181,6 +187,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn crate::clock::Clock
         sync: sync.as_ref().map(SyncHandle::view),
         pull: pull.as_ref().map(PullHandle::status),
         reload: Some(reload_tx),
+        access: Default::default(),
         pms: pms.as_ref().map(crate::pms::PmsAdapter::link),
         clock: clock.clone(),
     });

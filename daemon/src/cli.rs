@@ -4,10 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::api::{hash_secret, new_token};
-use crate::clock::{Clock, SystemClock};
-use crate::event::EventBody;
-use crate::store::{Reader, Store, TokenRecord};
+use crate::clock::SystemClock;
+use crate::core::accounts::NewToken;
+use crate::store::{Reader, Store};
 use crate::vocab::{Actor, Role};
 
 /// Exit status when the data is bad (sysexits EX_DATAERR).
@@ -69,6 +68,9 @@ pub fn status(addr: std::net::SocketAddr) -> ExitCode {
             text(&pull["checked_at"]),
             text(&pull["error"])
         );
+    }
+    if !health["clock_warning"].is_null() {
+        println!("CLOCK:    {}", text(&health["clock_warning"]));
     }
     let pms = &health["pms"];
     if !pms.is_null() {
@@ -356,35 +358,11 @@ pub fn verify(data_dir: &Path) -> ExitCode {
     }
 }
 
-/// `bellhop token create`: issues a token, journals it, prints the secret once.
-pub fn create_token(data_dir: &Path, role: &str, label: &str) -> ExitCode {
-    let Some(role) = Role::parse(role) else {
-        let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        eprintln!("bellhop token create: unknown role {role:?}; use one of {}", roles.join(", "));
-        return ExitCode::from(64);
-    };
-    match issue_token(data_dir, role, label) {
-        Ok(secret) => {
-            println!("{secret}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("bellhop token create: {error:#}");
-            ExitCode::from(EX_IOERR)
-        }
-    }
-}
-
 /// Issues a token in the store at `data_dir` and returns its secret. Safe while the daemon runs: the write takes the
 /// store's write lock and chains onto whatever the daemon committed last.
 pub fn issue_token(data_dir: &Path, role: Role, label: &str) -> anyhow::Result<String> {
-    let (id, secret) = new_token().map_err(|_| anyhow::anyhow!("the system random source failed"))?;
-    let mut store = Store::open(data_dir)?;
-    let at = SystemClock.now_rfc3339();
-    let mut txn = store.begin()?;
-    let record = TokenRecord { id: id.clone(), role: Some(role), label: label.into() };
-    txn.tokens().insert(&record, &hash_secret(&secret), &at)?;
-    txn.append(&at, &Actor::Cli, EventBody::TokenCreated { token: id, role, label: record.label.clone() })?;
-    txn.commit()?;
-    Ok(secret)
+    crate::account_cli::issue(
+        data_dir,
+        NewToken { role, label: label.into(), owner: None, department: None, expires_at: None },
+    )
 }

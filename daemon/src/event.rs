@@ -469,6 +469,84 @@ pub enum EventBody {
         role: crate::vocab::Role,
         /// What it is for.
         label: String,
+        /// Who it belongs to (`staff:{id}` or `integration:{name}`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        /// The one department it may act in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        department: Option<String>,
+        /// When it stops working (UTC).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+    },
+    /// An API token was revoked; it fails from the next request on.
+    TokenRevoked {
+        /// The token's public id.
+        token: String,
+    },
+    /// An admin issued a one-time enrolment code for a person (the code itself is never journaled). A reset also
+    /// clears the person's password, second factor and sessions.
+    EnrolmentIssued {
+        /// The staff id.
+        staff: String,
+        /// When the code expires (UTC).
+        expires_at: String,
+        /// Whether earlier credentials were cleared.
+        reset: bool,
+    },
+    /// A person set their password (and second factor) with an enrolment code.
+    AccountEnrolled {
+        /// The staff id.
+        staff: String,
+        /// Whether a TOTP second factor was enrolled.
+        totp: bool,
+    },
+    /// An account was disabled: no more sign-ins; its sessions ended and its tokens revoked.
+    AccountDisabled {
+        /// The staff id.
+        staff: String,
+        /// How many sessions were ended.
+        sessions_ended: u32,
+        /// How many tokens were revoked.
+        tokens_revoked: u32,
+    },
+    /// A sign-in attempt, successful or not. Never the password or a code.
+    SignInAttempted {
+        /// The user name given.
+        user: String,
+        /// The client's address.
+        address: String,
+        /// `success`, `failure` or `refused` (locked, slowed down, or disabled).
+        outcome: String,
+        /// Why it failed or was refused; absent on success.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The session opened, on success.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// The second factor used: `totp` or `recovery`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<String>,
+    },
+    /// Too many failures: an account or a client address is locked out of signing in for a while.
+    SignInLocked {
+        /// `account` or `address`.
+        scope: String,
+        /// The user name or the address.
+        key: String,
+        /// Failures counted.
+        failures: u32,
+        /// Until when (UTC).
+        until: String,
+    },
+    /// A session ended before its time: signed out, signed out everywhere, ended by an admin, or by a reset.
+    SessionEnded {
+        /// The staff id.
+        staff: String,
+        /// The session's public id.
+        session: String,
+        /// `sign_out`, `everywhere`, `admin`, `reset` or `disabled`.
+        why: String,
     },
 }
 
@@ -492,6 +570,13 @@ impl EventBody {
             EventBody::DeviceLiveness { .. } => "device_liveness",
             EventBody::JournalPruned { .. } => "journal_pruned",
             EventBody::TokenCreated { .. } => "token_created",
+            EventBody::TokenRevoked { .. } => "token_revoked",
+            EventBody::EnrolmentIssued { .. } => "enrolment_issued",
+            EventBody::AccountEnrolled { .. } => "account_enrolled",
+            EventBody::AccountDisabled { .. } => "account_disabled",
+            EventBody::SignInAttempted { .. } => "sign_in_attempted",
+            EventBody::SignInLocked { .. } => "sign_in_locked",
+            EventBody::SessionEnded { .. } => "session_ended",
             EventBody::TicketRouted { .. } => "ticket_routed",
             EventBody::TicketAssigned { .. } => "ticket_assigned",
             EventBody::StaffDutyChanged { .. } => "staff_duty_changed",
@@ -547,6 +632,13 @@ impl EventBody {
             | EventBody::DeviceLiveness { .. }
             | EventBody::JournalPruned { .. }
             | EventBody::TokenCreated { .. }
+            | EventBody::TokenRevoked { .. }
+            | EventBody::EnrolmentIssued { .. }
+            | EventBody::AccountEnrolled { .. }
+            | EventBody::AccountDisabled { .. }
+            | EventBody::SignInAttempted { .. }
+            | EventBody::SignInLocked { .. }
+            | EventBody::SessionEnded { .. }
             | EventBody::StaffDutyChanged { .. }
             | EventBody::GuestTierChanged { .. }
             | EventBody::ClockStepped { .. }
@@ -567,7 +659,7 @@ pub struct Event {
     pub seq: u64,
     /// UTC time, RFC 3339.
     pub at: String,
-    /// Who caused it (`tv:{device}`, `token:{id}`, `cli`, `system`).
+    /// Who caused it (`tv:{device}`, `staff:{id}`, `integration:{name}`, `token:{id}`, `cli`, `system`).
     pub actor: String,
     /// What happened.
     #[serde(flatten)]
@@ -601,7 +693,14 @@ mod tests {
     fn kind_tag_matches_kind() {
         let bodies = [
             EventBody::TicketCommented { ticket: "A-1".into(), text: "x".into() },
-            EventBody::TokenCreated { token: "t".into(), role: crate::vocab::Role::Admin, label: "l".into() },
+            EventBody::TokenCreated {
+                token: "t".into(),
+                role: crate::vocab::Role::Admin,
+                label: "l".into(),
+                owner: Some("integration:pms".into()),
+                department: None,
+                expires_at: None,
+            },
             EventBody::RequestRejected {
                 location: "1".into(),
                 device: "d".into(),

@@ -13,7 +13,7 @@ use crate::config::{self, ConfigErrors, IMPORTED_FILE};
 pub enum Kind {
     /// Rooms and areas: `id,kind,building,wing,floor,class`.
     Locations,
-    /// The roster: `id,name,role,departments,skills,max_open,shifts` (lists separated by `;`).
+    /// The roster: `id,name,role,departments,skills,max_open,shifts,language` (lists separated by `;`).
     Staff,
 }
 
@@ -29,14 +29,14 @@ impl Kind {
     fn columns(self) -> &'static [&'static str] {
         match self {
             Kind::Locations => &["id", "kind", "building", "wing", "floor", "class"],
-            Kind::Staff => &["id", "name", "role", "departments", "skills", "max_open", "shifts"],
+            Kind::Staff => &["id", "name", "role", "departments", "skills", "max_open", "shifts", "language"],
         }
     }
 
     fn required(self) -> &'static [&'static str] {
         match self {
             Kind::Locations => &["id"],
-            Kind::Staff => &["id", "name", "departments"],
+            Kind::Staff => &["id", "name"],
         }
     }
 }
@@ -197,9 +197,11 @@ mod tests {
                 "rooms.csv: row 4: \"101\" appears twice".to_string()
             ]
         );
-        let errors = read_rows(Kind::Staff, Path::new("s.csv"), "id,name,colour\n").unwrap_err();
+        // Departments are not a required column (analytics and installers need none); the roster's validation asks
+        // for them where a role needs them.
+        let errors = read_rows(Kind::Staff, Path::new("s.csv"), "id,colour\n").unwrap_err();
         assert!(errors[0].contains("unknown column \"colour\""), "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("\"departments\" is missing")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.contains("\"name\" is missing")), "{errors:?}");
     }
 
     #[test]

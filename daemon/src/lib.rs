@@ -3,6 +3,7 @@
 //! Adapters (MQTT ingest, HTTP API) send commands to the [`core`], whose single writer applies them with the pure
 //! [`engine`]s, commits them to the [`store`]'s journal in groups, and only then answers. See `docs/ARCHITECTURE.md`.
 
+pub mod account_cli;
 pub mod api;
 pub mod app;
 pub mod broker;
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod credentials;
 pub mod demo;
 pub mod devices;
 pub mod engine;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bellhop::config::{self, Broker, Config};
-use bellhop::{app, cli, demo, logging};
+use bellhop::{account_cli, app, cli, demo, logging};
 
 /// Exit status for a bad configuration or command line (sysexits EX_USAGE).
 const EX_USAGE: u8 = 64;
@@ -97,10 +97,15 @@ enum Cmd {
         #[command(subcommand)]
         command: GrmsCmd,
     },
-    /// Manage API tokens.
+    /// Manage API tokens: create, list, revoke.
     Token {
         #[command(subcommand)]
         command: TokenCmd,
+    },
+    /// Manage people's sign-in: enrolment codes, resets, disabling, the list.
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
     },
     /// Run a simulated property: a local Mosquitto, the daemon, and TVs that raise requests.
     Demo(demo::DemoArgs),
@@ -126,7 +131,7 @@ enum Cmd {
 enum ImportWhat {
     /// id,kind,building,wing,floor,class
     Locations,
-    /// id,name,role,departments,skills,max_open,shifts (lists separated by `;`)
+    /// id,name,role,departments,skills,max_open,shifts,language (lists separated by `;`)
     Staff,
 }
 
@@ -204,12 +209,81 @@ enum TokenCmd {
         /// staff, supervisor, manager, admin, analytics or installer.
         #[arg(long)]
         role: String,
-        /// What the token is for.
+        /// What the token is for (its name).
         #[arg(long, default_value = "")]
         label: String,
+        /// Who it belongs to: staff:ID for a person, integration:NAME for another system.
+        #[arg(long)]
+        owner: Option<String>,
+        /// The one department it may act in.
+        #[arg(long)]
+        department: Option<String>,
+        /// It stops working after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
         /// The data directory.
         #[arg(long, default_value = "/var/lib/bellhop")]
         data_dir: PathBuf,
+    },
+    /// List every token (never a secret): role, owner, scope, expiry, revocation.
+    List {
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a token by its id; it fails from the next request on.
+    Revoke {
+        /// The token's id (from `bellhop token list`).
+        id: String,
+        /// The data directory.
+        #[arg(long, default_value = "/var/lib/bellhop")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Print a one-time enrolment code for a person on the roster, with which they set their password.
+    Create {
+        /// The staff id.
+        id: String,
+        /// The configuration file (for the roster and the data directory).
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Clear a person's password, second factor and sessions, and print a new enrolment code.
+    Reset {
+        /// The staff id.
+        id: String,
+        /// The configuration file.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Stop a person signing in: their sessions end and the tokens they own are revoked.
+    Disable {
+        /// The staff id.
+        id: String,
+        /// The configuration file.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Everyone on the roster with the state of their sign-in.
+    List {
+        /// The configuration file.
+        #[arg(long, default_value = "/etc/bellhop/bellhop.toml")]
+        config: PathBuf,
+        /// Overrides storage.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -279,8 +353,28 @@ fn main() -> ExitCode {
                 ExitCode::from(EX_USAGE)
             }
         },
-        Cmd::Token { command: TokenCmd::Create { role, label, data_dir } } => {
-            cli::create_token(&data_dir, &role, &label)
+        Cmd::Token { command: TokenCmd::Create { role, label, owner, department, expires_in_days, data_dir } } => {
+            account_cli::token_create(&data_dir, &role, &label, owner, department, expires_in_days)
+        }
+        Cmd::Token { command: TokenCmd::List { data_dir } } => account_cli::token_list(&data_dir),
+        Cmd::Token { command: TokenCmd::Revoke { id, data_dir } } => account_cli::token_revoke(&data_dir, &id),
+        Cmd::User { command } => {
+            let (config, data_dir) = match &command {
+                UserCmd::Create { config, data_dir, .. }
+                | UserCmd::Reset { config, data_dir, .. }
+                | UserCmd::Disable { config, data_dir, .. }
+                | UserCmd::List { config, data_dir } => (config.clone(), data_dir.clone()),
+            };
+            let config = match load(&config, data_dir, None, None) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            match command {
+                UserCmd::Create { id, .. } => account_cli::user_enrol(&config, &id, false),
+                UserCmd::Reset { id, .. } => account_cli::user_enrol(&config, &id, true),
+                UserCmd::Disable { id, .. } => account_cli::user_disable(&config, &id),
+                UserCmd::List { .. } => account_cli::user_list(&config),
+            }
         }
         Cmd::Import { what, file, config, data_dir } => {
             let kind = match what {

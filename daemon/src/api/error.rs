@@ -22,12 +22,14 @@ pub struct ApiError {
     pub code: &'static str,
     /// For people.
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// Builds an error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
 
     /// 400.
@@ -68,6 +70,7 @@ impl ApiError {
             414 => ("too_large", "the URL is too long"),
             415 => ("unsupported_media_type", "send the body as Content-Type: application/json"),
             422 => ("invalid", "the request is not valid"),
+            429 => ("too_many_attempts", "too many attempts; wait and try again"),
             431 => ("too_large", "the request headers are too large"),
             503 => ("unavailable", "not available now; try again"),
             _ if status.is_client_error() => ("bad_request", "the request was refused"),
@@ -89,6 +92,9 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(WWW_AUTHENTICATE));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if self.status == StatusCode::REQUEST_TIMEOUT {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -18,8 +18,13 @@ mod probes;
 mod reply;
 mod router;
 mod server;
+mod session;
+mod signin;
 mod staff;
+mod throttle;
 mod tickets;
+mod tokens;
+mod users;
 pub mod views;
 
 use std::sync::Arc;
@@ -29,7 +34,8 @@ use tokio::sync::watch;
 
 pub use auth::{hash_secret, new_token};
 pub use error::ApiError;
-pub use server::Limits;
+pub use server::{ConnectionInfo, Limits};
+pub use session::Access;
 
 use crate::config::Config;
 use crate::core::CoreHandle;
@@ -60,6 +66,8 @@ pub struct ApiState {
     pub pull: Option<Arc<std::sync::Mutex<crate::sync::PullStatus>>>,
     /// Asks the daemon to reload its configuration (as SIGHUP does).
     pub reload: Option<tokio::sync::mpsc::Sender<crate::sync::ReloadRequest>>,
+    /// Password hashing, the sign-in throttle and sessions' recent use.
+    pub access: Access,
     /// The PMS link, when configured.
     pub pms: Option<Arc<crate::pms::PmsLink>>,
     /// The injected wall clock (who is on shift now, in the roster).

@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         (name = "room controllers", description = "Writing room-controller points"),
         (name = "administration", description = "Reloading the configuration"),
         (name = "alerts", description = "Monitoring alerts that raise tickets (Alertmanager, generic JSON)"),
+        (name = "sign-in", description = "Enrolment, signing in and out, sessions"),
+        (name = "people", description = "Accounts, enrolment codes, sign-in locks and tokens (admins)"),
         (name = "monitoring", description = "Liveness, readiness, metrics and this document"),
     )
 )]
@@ -48,16 +50,24 @@ impl Modify for BearerScheme {
                 .description(Some("The token in the file named by `alerts.token_file`"))
                 .build(),
         );
+        let session = SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+            utoipa::openapi::security::ApiKeyValue::with_description(
+                "__Host-bellhop_session",
+                "The session cookie set by POST /api/v1/auth/sign-in (`bellhop_session` over plain HTTP on loopback)",
+            ),
+        ));
         match openapi.components.as_mut() {
             Some(components) => {
                 components.add_security_scheme("bearer", scheme);
                 components.add_security_scheme("alerts", alerts);
+                components.add_security_scheme("session", session);
             }
             None => {
                 openapi.components = Some(
                     ComponentsBuilder::new()
                         .security_scheme("bearer", scheme)
                         .security_scheme("alerts", alerts)
+                        .security_scheme("session", session)
                         .build(),
                 )
             }

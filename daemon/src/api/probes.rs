@@ -23,6 +23,8 @@ pub async fn health(State(state): State<Arc<ApiState>>) -> Reply<HealthView> {
     let mqtt_connected = state.mqtt.as_ref().map(|m| m.is_connected());
     let sync = state.sync.as_ref().map(|s| s.get());
     let sync_alarm = sync.as_ref().is_some_and(|s| s.alarm.is_some());
+    let last_event = state.reads.with(|r| r.last_event_at()).await.ok().flatten().and_then(|at| at.parse().ok());
+    let clock_warning = crate::credentials::clock::warning(jiff::Timestamp::now(), last_event);
     let pms = state.pms.as_ref().map(|link| link.snapshot());
     let pms_down = pms.as_ref().is_some_and(|p| p.state != crate::pms::LinkState::Up);
     let status = if mqtt_connected == Some(false) || sync_alarm || pms_down { "degraded" } else { "ok" };
@@ -39,6 +41,7 @@ pub async fn health(State(state): State<Arc<ApiState>>) -> Reply<HealthView> {
         },
         sync: sync.map(Into::into),
         config_pull: state.pull.as_ref().map(|p| p.lock().map(|s| s.clone()).unwrap_or_default().into()),
+        clock_warning,
         pms,
     })
 }

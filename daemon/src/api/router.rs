@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 
 use super::openapi::{ApiDoc, DocumentJson};
 use super::{
-    admin, alerts, devices, error, extract, grms, guests, locations, openapi, probes, staff, tickets, ApiState,
+    admin, alerts, devices, error, extract, grms, guests, locations, openapi, probes, signin, staff, tickets, tokens,
+    users, ApiState,
 };
 
 /// The router over `state`, with the OpenAPI document it serves.
@@ -40,6 +41,20 @@ pub fn build(state: Arc<ApiState>) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(grms::write_point))
         .routes(routes!(alerts::alertmanager))
         .routes(routes!(alerts::webhook))
+        .routes(routes!(signin::enrolment))
+        .routes(routes!(signin::enrol))
+        .routes(routes!(signin::sign_in))
+        .routes(routes!(signin::me))
+        .routes(routes!(signin::sign_out))
+        .routes(routes!(signin::sign_out_everywhere))
+        .routes(routes!(signin::list_sessions))
+        .routes(routes!(signin::end_session))
+        .routes(routes!(users::list))
+        .routes(routes!(users::issue_enrolment))
+        .routes(routes!(users::disable))
+        .routes(routes!(users::locks))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
         .with_state(state)
         .split_for_parts();
     let json = serde_json::to_vec(&document).unwrap_or_default();

@@ -73,6 +73,12 @@ pub async fn set_duty(
 ) -> Result<Reply<DutyView>, ApiError> {
     let duty = Duty::parse(&body.duty)
         .ok_or_else(|| ApiError::bad_request(format!("duty must be on, break or off, not {:?}", body.duty)))?;
+    let member = state.config.borrow().people.staff.get(&id).cloned();
+    if let Some(member) = member {
+        if !caller.who.may_set_duty_of(&member) {
+            return Err(ApiError::forbidden(format!("you may not change {}'s duty", member.id)));
+        }
+    }
     let (actor, staff) = (caller.actor(), id.clone());
     state.core.call(|reply| Command::SetDuty { actor, staff, duty, reply }).await??;
     let staff = id.clone();

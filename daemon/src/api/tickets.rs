@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::{Caller, ReadTickets, Supervise, WorkTickets};
+use super::auth::{Caller, Principal, ReadTickets, Supervise, WorkTickets};
 use super::error::ApiError;
 use super::extract::{JsonBody, Query};
 use super::reply::Reply;
@@ -56,10 +56,10 @@ pub struct ListQuery {
 /// Tickets, newest first, filtered and paged.
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    _: Caller<ReadTickets>,
+    caller: Caller<ReadTickets>,
     Query(query): Query<ListQuery>,
 ) -> Result<Reply<TicketPage>, ApiError> {
-    let mut filter = TicketFilter::default();
+    let mut filter = TicketFilter { visible: caller.who.visibility(), ..TicketFilter::default() };
     match query.status.as_deref() {
         None => {}
         Some("open") => filter.open = true,
@@ -137,9 +137,10 @@ pub async fn create(
 /// A ticket with its whole history.
 pub async fn read(
     State(state): State<Arc<ApiState>>,
-    _: Caller<ReadTickets>,
+    caller: Caller<ReadTickets>,
     Path(number): Path<String>,
 ) -> Result<Reply<TicketDetail>, ApiError> {
+    in_scope(&state, &caller.who, &number).await?;
     let n = number.clone();
     let found = state
         .reads
@@ -152,7 +153,10 @@ pub async fn read(
         })
         .await?;
     let (ticket, history) = found.ok_or_else(|| ApiError::not_found(format!("no ticket {number}")))?;
-    Ok(Reply::ok(TicketDetail::new(ticket, history.into_iter().map(|entry| entry.event).collect())))
+    let config = state.config.borrow().clone();
+    let detail = TicketDetail::new(ticket, history.into_iter().map(|entry| entry.event).collect())
+        .with_names(|id| config.people.staff.get(id).map(|m| m.name.clone()));
+    Ok(Reply::ok(detail))
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{number}/routing", tag = "tickets", security(("bearer" = [])),
@@ -164,9 +168,10 @@ pub async fn read(
 /// How a ticket was routed and assigned: the journaled decisions, oldest first.
 pub async fn routing(
     State(state): State<Arc<ApiState>>,
-    _: Caller<ReadTickets>,
+    caller: Caller<ReadTickets>,
     Path(number): Path<String>,
 ) -> Result<Reply<RoutingView>, ApiError> {
+    in_scope(&state, &caller.who, &number).await?;
     let n = number.clone();
     let history = state
         .reads
@@ -201,6 +206,7 @@ pub async fn assign(
     if body.auto && body.staff.is_some() {
         return Err(ApiError::bad_request("give staff or auto, not both"));
     }
+    in_scope(&state, &caller.who, &number).await?;
     let (actor, ticket, staff, auto) = (caller.actor(), number, body.staff, body.auto);
     let ticket = state.core.call(|reply| Command::Assign { actor, ticket, staff, auto, reply }).await??;
     Ok(Reply::ok(ticket.into()))
@@ -219,6 +225,7 @@ pub async fn escalate(
     caller: Caller<WorkTickets>,
     Path(number): Path<String>,
 ) -> Result<Reply<TicketView>, ApiError> {
+    in_scope(&state, &caller.who, &number).await?;
     let (actor, ticket) = (caller.actor(), number);
     let ticket = state.core.call(|reply| Command::Escalate { actor, ticket, reply }).await??;
     Ok(Reply::ok(ticket.into()))
@@ -238,9 +245,27 @@ pub async fn comment(
     Path(number): Path<String>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Reply<TicketView>, ApiError> {
+    in_scope(&state, &caller.who, &number).await?;
     let (actor, ticket, text) = (caller.actor(), number, body.text);
     let ticket = state.core.call(|reply| Command::Comment { actor, ticket, text, reply }).await??;
     Ok(Reply::ok(ticket.into()))
+}
+
+/// 403 when the ticket is outside the caller's departments (and, for staff, not assigned to them). A ticket that
+/// does not exist passes, so the answer is the core's 404.
+async fn in_scope(state: &ApiState, who: &Principal, number: &str) -> Result<(), ApiError> {
+    if who.departments.is_none() {
+        return Ok(());
+    }
+    let n = number.to_owned();
+    let Some(ticket) = state.reads.with(move |r| r.tickets().get(&n)).await? else {
+        return Ok(());
+    };
+    if who.may_act_on(&ticket.department, ticket.assignee.as_deref()) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!("ticket {number} belongs to {} and is not assigned to you", ticket.department)))
+    }
 }
 
 /// The path of a life-cycle step: the ticket and a known action (an unknown one is 404 before anything else).
@@ -285,6 +310,7 @@ pub async fn step(
     if body.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::bad_request("reason is at most 500 characters"));
     }
+    in_scope(&state, &caller.who, &number).await?;
     let (actor, ticket, reason) = (caller.actor(), number, body.reason);
     let ticket = state.core.call(|reply| Command::Act { actor, ticket, action, reason, reply }).await??;
     Ok(Reply::ok(ticket.into()))

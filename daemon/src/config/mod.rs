@@ -7,6 +7,7 @@ mod pms;
 mod policies;
 mod raw;
 mod shape;
+pub mod signin;
 pub mod sync;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use people::{Contact, People, StaffMember};
 pub use pms::{LinkMode, Pms};
 pub use policies::{parse_duration, LevelTarget, Policies, Selectors, SlaFacts, SlaPolicy};
+pub use signin::{RolePolicy, Signin};
 
 use crate::vocab::{CatalogItem, Location};
 use errors::SourceMap;
@@ -61,6 +63,8 @@ pub struct Config {
     pub notifications: notify::Notifications,
     /// Monitoring alerts that raise tickets, when set up.
     pub alerts: Option<notify::Alerts>,
+    /// How people sign in.
+    pub signin: Signin,
     /// The PMS link (`[pms]`), when the property has one.
     pub pms: Option<Pms>,
 }
@@ -576,6 +580,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         people: &people,
     };
     let policies = policies::validate(raw.rules, raw.sla, raw.escalations, &known, map, errors);
+    let signin = signin::validate(raw.signin, map, errors);
 
     let notifications = notify::validate_notifications(path, raw.notifications, &people, map, errors);
     let alerts = notify::validate_alerts(path, raw.alerts, &catalog, &department_codes, &locations, map, errors);
@@ -644,6 +649,7 @@ fn validate(path: &Path, raw: RawConfig, map: &SourceMap<'_>, errors: &mut Vec<C
         policies,
         notifications,
         alerts,
+        signin,
         pms,
     }
 }

@@ -22,6 +22,8 @@ pub struct StaffMember {
     pub skills: Vec<String>,
     /// The most open tickets they are given automatically.
     pub max_open: u32,
+    /// The language they read (a BCP 47 tag such as `en` or `pt-PT`), for the apps and notices; `en` when not set.
+    pub language: String,
     /// When they are scheduled to work.
     pub schedule: Schedule,
 }
@@ -104,8 +106,11 @@ pub(super) fn validate(
         if people.contacts.contains_key(&member.id) {
             errors.push(map.at(&key("id"), format!("{:?} is also a contact's id; ids must be unique", member.id)));
         }
-        let role = Role::parse_roster(&member.role).unwrap_or_else(|| {
-            errors.push(map.at(&key("role"), format!("{:?} is not staff, supervisor, manager or admin", member.role)));
+        let role = Role::parse(&member.role).unwrap_or_else(|| {
+            errors.push(map.at(
+                &key("role"),
+                format!("{:?} is not staff, supervisor, manager, admin, analytics or installer", member.role),
+            ));
             Role::Staff
         });
         for department in &member.departments {
@@ -113,8 +118,11 @@ pub(super) fn validate(
                 errors.push(map.at(&key("departments"), format!("no [[departments]] entry has code {department:?}")));
             }
         }
-        if member.departments.is_empty() && role != Role::Admin {
-            errors.push(map.at(&key("departments"), "name at least one department (only an admin may have none)"));
+        if member.departments.is_empty() && matches!(role, Role::Staff | Role::Supervisor | Role::Manager) {
+            errors.push(map.at(
+                &key("departments"),
+                "name at least one department (only an admin, analytics or installer may have none)",
+            ));
         }
         if member.max_open == 0 {
             errors.push(map.at(&key("max_open"), "must be at least 1"));
@@ -159,6 +167,7 @@ pub(super) fn validate(
             departments: member.departments,
             skills: member.skills,
             max_open: member.max_open,
+            language: member.language.unwrap_or_else(|| "en".into()),
             schedule: Schedule { patterns, exceptions },
         };
         if people.staff.insert(id.clone(), parsed).is_some() {

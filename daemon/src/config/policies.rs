@@ -421,7 +421,7 @@ fn ladders(
                 Some(("contact", id)) if known.people.contacts.contains_key(id) => {
                     Some(LevelTarget::Contact(id.into()))
                 }
-                None => Role::parse_roster(&level.to).map(LevelTarget::Role),
+                None => Role::parse_ladder(&level.to).map(LevelTarget::Role),
                 _ => None,
             };
             match target {

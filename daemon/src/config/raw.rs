@@ -44,6 +44,8 @@ pub struct RawConfig {
     pub escalations: Vec<RawEscalation>,
     pub notifications: Option<super::notify::RawNotifications>,
     pub alerts: Option<super::notify::RawAlerts>,
+    #[serde(default)]
+    pub signin: super::signin::RawSignin,
 }
 
 #[derive(Debug, Deserialize)]
@@ -311,6 +313,8 @@ pub struct RawStaff {
     pub skills: Vec<String>,
     #[serde(default = "default_max_open_staff")]
     pub max_open: u32,
+    #[serde(default)]
+    pub language: Option<String>,
     #[serde(default)]
     pub shifts: Vec<String>,
     #[serde(default)]

@@ -46,6 +46,11 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: Command) -> Reply {
             Reply::Ticket(reply, cx.guarded(|cx| cx.comment(&actor, &ticket, text)).unwrap_or_else(unavailable))
         }
         Command::Ping { reply } => Reply::Done(reply),
+        Command::Account { actor, change, reply } => Reply::Unit(
+            reply,
+            cx.guarded(|cx| super::accounts::apply(cx.txn, cx.at, &actor, change))
+                .unwrap_or_else(|e| Err(CoreError::Unavailable(e.to_string()))),
+        ),
         Command::SetDuty { actor, staff, duty, reply } => Reply::Unit(
             reply,
             cx.guarded(|cx| cx.set_duty(&actor, &staff, duty))

@@ -316,6 +316,15 @@ pub enum Command {
         /// Gets the next due time, after commit.
         reply: oneshot::Sender<Result<Option<i64>, CoreError>>,
     },
+    /// A change to people's credentials, sessions or tokens (see [`super::accounts`]).
+    Account {
+        /// Who asked.
+        actor: Actor,
+        /// The change.
+        change: super::accounts::AccountChange,
+        /// Answered after commit.
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
     /// What the PMS link reported; answered after commit (the link resyncs when a record could not be stored).
     Pms {
         /// What it said.
@@ -419,12 +428,10 @@ impl Command {
             Command::SetDuty { reply, .. }
             | Command::SetLocation { reply, .. }
             | Command::Pms { reply, .. }
-            | Command::SetRoomStatus { reply, .. } => {
-                Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
-            }
-            Command::NoticeOutcome { reply, .. } | Command::Summary { reply, .. } => {
-                Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into())))
-            }
+            | Command::SetRoomStatus { reply, .. }
+            | Command::Account { reply, .. }
+            | Command::NoticeOutcome { reply, .. }
+            | Command::Summary { reply, .. } => Reply::Unit(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Alerts { reply, .. } => Reply::Alerts(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::SlaTick { reply } => Reply::Due(reply, Err(CoreError::Unavailable("not applied".into()))),
             Command::Grms { controller, signal, .. } => Reply::Unanswered(format!("{controller}: {signal:?}")),

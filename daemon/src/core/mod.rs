@@ -2,6 +2,7 @@
 //! answers. Adapters send [`Command`]s through a [`CoreHandle`]; committed batches are broadcast as [`Committed`].
 
 mod alerts;
+pub mod accounts;
 mod apply;
 mod command;
 mod counters;

@@ -293,7 +293,7 @@ impl Cx<'_, '_> {
                 Ok(ticket.assignee.iter().cloned().collect())
             }
             LevelTarget::Role(role) => {
-                for role in Role::ROSTER.into_iter().filter(|r| r >= role) {
+                for role in Role::LADDER.into_iter().filter(|r| r >= role) {
                     let found = self.reachable(role, &ticket.department)?;
                     if !found.is_empty() {
                         return Ok(found);

@@ -71,7 +71,7 @@ impl Cx<'_, '_> {
     fn choose_for(&self, ticket: &Ticket) -> Result<(Option<String>, Vec<serde_json::Value>), StoreError> {
         let mut pool = Vec::new();
         for member in self.config.people.staff.values() {
-            if !member.departments.contains(&ticket.department) {
+            if !member.role.works_tickets() || !member.departments.contains(&ticket.department) {
                 continue;
             }
             let duty = self.txn.staff_query().duty(&member.id)?;

@@ -154,7 +154,14 @@ mod tests {
     const AT: &str = "2026-01-01T00:00:00.000Z";
 
     fn token(i: u64) -> EventBody {
-        EventBody::TokenCreated { token: format!("t{i}"), role: crate::vocab::Role::Staff, label: String::new() }
+        EventBody::TokenCreated {
+            token: format!("t{i}"),
+            role: crate::vocab::Role::Staff,
+            label: String::new(),
+            owner: None,
+            department: None,
+            expires_at: None,
+        }
     }
 
     #[test]

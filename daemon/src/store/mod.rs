@@ -3,6 +3,7 @@
 //! One [`Store`] (the writer's connection) appends events and updates projections in the same transaction;
 //! [`Reader`]s answer queries from their own connections. WAL mode lets readers work while the writer commits.
 
+mod accounts;
 mod backup;
 pub mod chain;
 mod checkpoint;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use accounts::{AccountRecord, SessionRecord};
 pub use backup::{backup, lock, restore, DataDirLock};
 pub use chain::{hash as chain_hash, Link, GENESIS};
 pub use devices::Device;
@@ -30,7 +32,7 @@ pub use notices::{NewNotice, Notice};
 pub use pool::ReadPool;
 pub use schema::CURRENT_VERSION;
 pub use staff::{DutyRecord, Load};
-pub use tickets::{HistoryEntry, NewTicket, Page, SlaRow, Ticket, TicketFilter, TicketSla};
+pub use tickets::{HistoryEntry, NewTicket, Page, SlaRow, Ticket, TicketFilter, TicketSla, Visibility};
 pub use tokens::TokenRecord;
 
 use crate::event::{Event, EventBody};
@@ -249,6 +251,11 @@ impl<'c> Txn<'c> {
         tokens::Writer(&self.tx)
     }
 
+    /// Credential and session writes.
+    pub fn accounts(&self) -> accounts::Writer<'_> {
+        accounts::Writer(&self.tx)
+    }
+
     /// Room-controller episodes and location flags.
     pub fn grms(&self) -> grms::Writer<'_> {
         grms::Writer(&self.tx)
@@ -334,6 +341,11 @@ impl Reader {
         tokens::Queries(&self.conn)
     }
 
+    /// Credential and session queries.
+    pub fn accounts(&self) -> accounts::Queries<'_> {
+        accounts::Queries(&self.conn)
+    }
+
     /// Device queries.
     pub fn devices(&self) -> devices::Queries<'_> {
         devices::Queries(&self.conn)
@@ -357,6 +369,12 @@ impl Reader {
     /// The last sequence number in the journal (0 when empty).
     pub fn last_seq(&self) -> Result<u64, StoreError> {
         Ok(journal::tail(&self.conn)?.0)
+    }
+
+    /// When the last journaled event happened (RFC 3339 UTC), if there is one.
+    pub fn last_event_at(&self) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self.conn.query_row("SELECT at FROM events ORDER BY seq DESC LIMIT 1", [], |r| r.get(0)).optional()?)
     }
 
     /// Checks the whole chain.

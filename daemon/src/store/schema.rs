@@ -195,6 +195,44 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, fingerprint)
     ) WITHOUT ROWID;
     "#,
+    // 8: people's credentials (password hash, TOTP secret, enrolment code), recovery codes, sessions, and tokens
+    // owned by a person or an integration with a department scope and an expiry.
+    r#"
+    CREATE TABLE accounts (
+        staff             TEXT    PRIMARY KEY,
+        password          TEXT,
+        totp_secret       BLOB,
+        totp_last_step    INTEGER,
+        enrolment_hash    BLOB,
+        enrolment_totp    BLOB,
+        enrolment_expires TEXT,
+        disabled          INTEGER NOT NULL DEFAULT 0,
+        updated_at        TEXT    NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE recovery_codes (
+        staff TEXT NOT NULL,
+        hash  BLOB NOT NULL,
+        PRIMARY KEY (staff, hash)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sessions (
+        id           TEXT    PRIMARY KEY,
+        hash         BLOB    NOT NULL UNIQUE,
+        staff        TEXT    NOT NULL,
+        role         TEXT    NOT NULL,
+        address      TEXT    NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        idle_ms      INTEGER NOT NULL,
+        expires_ms   INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_by_staff ON sessions(staff);
+
+    ALTER TABLE tokens ADD COLUMN owner TEXT;
+    ALTER TABLE tokens ADD COLUMN department TEXT;
+    ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

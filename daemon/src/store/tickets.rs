@@ -135,6 +135,17 @@ pub struct TicketFilter {
     pub assignee: Option<String>,
     /// Only open tickets nobody has (the department queues).
     pub queued: bool,
+    /// Only what a person with a limited scope may see.
+    pub visible: Option<Visibility>,
+}
+
+/// What a person with a limited scope may see: tickets of these departments, and tickets assigned to them.
+#[derive(Clone, Debug, Default)]
+pub struct Visibility {
+    /// Their departments.
+    pub departments: Vec<String>,
+    /// Their staff id, when tickets assigned to them are visible whatever the department.
+    pub assignee: Option<String>,
 }
 
 /// One page of a listing, newest first.
@@ -427,6 +438,21 @@ impl Queries<'_> {
         }
         if filter.queued {
             sql += " AND assignee IS NULL AND status NOT IN ('resolved', 'closed', 'cancelled')";
+        }
+        if let Some(visible) = &filter.visible {
+            let mut terms = Vec::new();
+            for department in &visible.departments {
+                args.push(Box::new(department.clone()));
+                terms.push(format!("department = ?{}", args.len()));
+            }
+            if let Some(assignee) = &visible.assignee {
+                args.push(Box::new(assignee.clone()));
+                terms.push(format!("assignee = ?{}", args.len()));
+            }
+            if terms.is_empty() {
+                terms.push("0".into());
+            }
+            sql += &format!(" AND ({})", terms.join(" OR "));
         }
         args.push(Box::new(i64::from(limit) + 1));
         sql += &format!(" ORDER BY created_seq DESC LIMIT ?{}", args.len());

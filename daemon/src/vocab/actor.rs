@@ -14,8 +14,12 @@ pub enum Actor {
         /// Its id.
         device: String,
     },
-    /// An API token, by its public id: `token:{id}`.
+    /// An API token issued without an owner, by its public id: `token:{id}`.
     Token(String),
+    /// A person, signed in or through a token they own, by their staff id: `staff:{id}`.
+    Staff(String),
+    /// Another system, through a token it owns, by its name: `integration:{name}`.
+    Integration(String),
     /// A room controller, by its id in `[grms]`: `grms:{controller}`.
     Controller(String),
     /// An operator at the command line (`bellhop devices bind`, `bellhop token create`): `cli`.
@@ -52,6 +56,8 @@ impl Actor {
         }
         match prefix {
             "token" => Some(Actor::Token(id.to_owned())),
+            "staff" => Some(Actor::Staff(id.to_owned())),
+            "integration" => Some(Actor::Integration(id.to_owned())),
             "grms" => Some(Actor::Controller(id.to_owned())),
             other => Source::parse(other).map(|source| Actor::device(source, id)),
         }
@@ -63,6 +69,8 @@ impl fmt::Display for Actor {
         match self {
             Actor::Device { source, device } => write!(f, "{}:{device}", source.as_str()),
             Actor::Token(id) => write!(f, "token:{id}"),
+            Actor::Staff(id) => write!(f, "staff:{id}"),
+            Actor::Integration(name) => write!(f, "integration:{name}"),
             Actor::Controller(id) => write!(f, "grms:{id}"),
             Actor::Cli => f.write_str("cli"),
             Actor::Mdns => f.write_str("mdns"),
@@ -83,6 +91,8 @@ mod tests {
             (Actor::device(Source::Tv, "tv-101"), "tv:tv-101"),
             (Actor::device(Source::Kiosk, "lobby-1"), "kiosk:lobby-1"),
             (Actor::Token("7f3a".into()), "token:7f3a"),
+            (Actor::Staff("ana".into()), "staff:ana"),
+            (Actor::Integration("pms-link".into()), "integration:pms-link"),
             (Actor::Controller("plc-1".into()), "grms:plc-1"),
             (Actor::Cli, "cli"),
             (Actor::Mdns, "mdns"),

@@ -54,8 +54,8 @@ mod tests {
 
     #[test]
     fn the_roster_holds_only_the_roles_people_have() {
-        assert_eq!(Role::parse_roster("manager"), Some(Role::Manager));
-        assert_eq!(Role::parse_roster("installer"), None);
+        assert_eq!(Role::parse_ladder("manager"), Some(Role::Manager));
+        assert_eq!(Role::parse_ladder("installer"), None);
         assert_eq!(Role::parse("installer"), Some(Role::Installer));
     }
 }

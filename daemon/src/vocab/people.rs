@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr};
 
-/// What a person or a token may do. The roster's roles (staff, supervisor, manager, admin) are ordered from the
-/// bottom of the escalation ladder up; analytics and installer are for tokens only and come after them.
+/// What a person or a token may do. Every role may be held by a person on the roster; the escalation ladder's roles
+/// (staff, supervisor, manager, admin) are ordered from the bottom up, and analytics and installer, who work no
+/// tickets and are on no ladder, come after them.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, IntoStaticStr, EnumString, Display,
 )]
@@ -19,9 +20,9 @@ pub enum Role {
     Manager,
     /// Runs the property (the general manager, the duty manager); not tied to a department. Everything.
     Admin,
-    /// Reads tickets and reports (tokens only).
+    /// Reads tickets and reports; works no tickets.
     Analytics,
-    /// Devices, controllers and health (tokens only).
+    /// Devices, controllers and health; works no tickets.
     Installer,
 }
 
@@ -30,8 +31,8 @@ impl Role {
     pub const ALL: [Role; 6] =
         [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin, Role::Analytics, Role::Installer];
 
-    /// The roles a member of staff on the roster may have, bottom of the ladder first.
-    pub const ROSTER: [Role; 4] = [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin];
+    /// The escalation ladder, bottom first: the roles that work tickets and are reached by escalations.
+    pub const LADDER: [Role; 4] = [Role::Staff, Role::Supervisor, Role::Manager, Role::Admin];
 
     /// The spelling in files, JSON, the CLI and the store.
     pub fn as_str(self) -> &'static str {
@@ -43,9 +44,14 @@ impl Role {
         s.parse().ok()
     }
 
-    /// Parses the spelling of a role the roster may hold (not analytics or installer).
-    pub fn parse_roster(s: &str) -> Option<Role> {
-        Role::ROSTER.into_iter().find(|r| r.as_str() == s)
+    /// Parses the spelling of a role on the escalation ladder (not analytics or installer).
+    pub fn parse_ladder(s: &str) -> Option<Role> {
+        Role::LADDER.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether tickets are assigned to people with this role.
+    pub fn works_tickets(self) -> bool {
+        Role::LADDER.contains(&self)
     }
 }
 

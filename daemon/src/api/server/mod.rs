@@ -13,7 +13,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
@@ -52,13 +52,34 @@ impl From<&crate::config::Http> for Limits {
     }
 }
 
+/// The connection a request came on: the client's address (for the sign-in throttle and the journal) and whether
+/// it came over TLS (session cookies are then `Secure` with the `__Host-` prefix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The client's address and port.
+    pub peer: std::net::SocketAddr,
+    /// Whether the connection is HTTPS.
+    pub secure: bool,
+}
+
+impl ConnectionInfo {
+    /// The connection of a request; loopback over plain HTTP when the server did not say (an embedding serving the
+    /// router itself).
+    pub fn of(parts: &axum::http::request::Parts) -> ConnectionInfo {
+        parts
+            .extensions
+            .get::<ConnectionInfo>()
+            .copied()
+            .unwrap_or(ConnectionInfo { peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), secure: false })
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown`; connections already open then finish their current request.
 pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut shutdown: watch::Receiver<bool>) {
     let service = ServiceBuilder::new()
         .layer(NormalizePathLayer::trim_trailing_slash())
         .layer(RequestBodyDeadlineLayer::new(limits.body_timeout))
         .service(router);
-    let service = TowerToHyperService::new(service);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     let (closing, closing_rx) = watch::channel(false);
@@ -70,11 +91,18 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, mut sh
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 backoff.reset();
                 match slots.clone().try_acquire_owned() {
                     Ok(slot) => {
-                        let (service, closing) = (service.clone(), closing_rx.clone());
+                        let info = ConnectionInfo { peer, secure: false };
+                        let service = TowerToHyperService::new(service.clone().map_request(
+                            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                                request.extensions_mut().insert(info);
+                                request
+                            },
+                        ));
+                        let closing = closing_rx.clone();
                         tokio::spawn(async move {
                             conn::serve(stream, service, limits, closing).await;
                             drop(slot);

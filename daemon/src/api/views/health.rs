@@ -24,6 +24,9 @@ pub struct HealthView {
     pub sync: Option<SyncStatusView>,
     /// Configuration pull from head office; null when it is off.
     pub config_pull: Option<PullStatusView>,
+    /// Why the gateway's clock looks wrong (before this version's release, or behind the journal); null when it
+    /// looks right. Second-factor codes depend on it.
+    pub clock_warning: Option<String>,
     /// The PMS link; null without a `[pms]` section.
     #[schema(value_type = Option<Object>)]
     pub pms: Option<crate::pms::PmsSnapshot>,

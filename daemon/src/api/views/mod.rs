@@ -1,6 +1,7 @@
 //! The API's own request and response types. Store rows and journal events are turned into these before they go
 //! out, so the wire format changes only here, and the OpenAPI document is generated from the same types.
 
+mod access;
 mod devices;
 mod guests;
 mod health;
@@ -12,6 +13,11 @@ mod tickets;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use access::{
+    EndedView, EnrolBody, EnrolledView, EnrolmentBody, EnrolmentCodeView, EnrolmentView, IssueEnrolmentBody, LockList,
+    LockView, MeView, NewTokenBody, NewTokenView, SessionList, SessionView, SignInBody, TokenList, TokenView, UserList,
+    UserView,
+};
 pub use devices::{DeviceList, DeviceView};
 pub use guests::{GuestDataList, GuestDataView, GuestsErasedView, RoomStatusBody, RoomStatusView};
 pub use health::{HealthView, JournalHealth, MqttHealth, NotReadyView, PullStatusView, ReadyView, SyncStatusView};

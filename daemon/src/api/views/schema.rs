@@ -56,7 +56,7 @@ pub fn guest_tier() -> Object {
 
 /// A staff member's role on the roster.
 pub fn staff_role() -> Object {
-    strings(Role::ROSTER.map(Role::as_str), "Their role on the roster.")
+    strings(Role::ALL.map(Role::as_str), "Their role on the roster.")
 }
 
 /// An SLA flag.

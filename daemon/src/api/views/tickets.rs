@@ -154,6 +154,14 @@ pub struct TicketDetail {
 }
 
 impl TicketDetail {
+    /// Names the people behind `staff:{id}` actors with `name_of`.
+    pub fn with_names(mut self, name_of: impl Fn(&str) -> Option<String>) -> TicketDetail {
+        for entry in &mut self.history {
+            entry.actor_name = entry.actor.strip_prefix("staff:").and_then(&name_of);
+        }
+        self
+    }
+
     /// The ticket with its journal events.
     pub fn new(ticket: Ticket, events: Vec<Event>) -> TicketDetail {
         TicketDetail {
@@ -170,8 +178,11 @@ pub struct HistoryEntry {
     pub seq: u64,
     /// When (UTC, RFC 3339).
     pub at: String,
-    /// Who: `tv:{device}`, `token:{id}`, `system`, ...
+    /// Who: `staff:{id}`, `integration:{name}`, `tv:{device}`, `token:{id}`, `system`, ...
     pub actor: String,
+    /// The person's name when the actor is `staff:{id}` of someone on the roster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     /// What happened, by `kind`.
     #[serde(flatten)]
     pub change: TicketChange,
@@ -181,7 +192,7 @@ impl HistoryEntry {
     /// The entry for a journal event, or `None` for an event that does not belong to a ticket's history.
     pub fn from_event(event: Event) -> Option<HistoryEntry> {
         let change = TicketChange::from_body(event.body)?;
-        Some(HistoryEntry { seq: event.seq, at: event.at, actor: event.actor, change })
+        Some(HistoryEntry { seq: event.seq, at: event.at, actor: event.actor, actor_name: None, change })
     }
 }
 
@@ -521,6 +532,13 @@ impl TicketChange {
             | EventBody::GuestTierChanged { .. }
             | EventBody::ClockStepped { .. }
             | EventBody::TokenCreated { .. }
+            | EventBody::TokenRevoked { .. }
+            | EventBody::EnrolmentIssued { .. }
+            | EventBody::AccountEnrolled { .. }
+            | EventBody::AccountDisabled { .. }
+            | EventBody::SignInAttempted { .. }
+            | EventBody::SignInLocked { .. }
+            | EventBody::SessionEnded { .. }
             | EventBody::GuestCheckedIn { .. }
             | EventBody::GuestCheckedOut { .. }
             | EventBody::GuestMoved { .. }
