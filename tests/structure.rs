@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("credentials", 2),
     ("log_limit", 2),
     ("logging", 2),
+    ("credentials", 2),
     ("store", 3),
     ("core", 4),
     ("api", 5),
@@ -39,6 +40,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("cli", 6),
     ("account_cli", 6),
     ("demo", 6),
+    ("account_cli", 6),
     ("main", 7),
     ("lib", 7),
 ];
