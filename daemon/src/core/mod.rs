@@ -1,8 +1,8 @@
 //! The core: one writer thread that turns commands into journal events, commits them in groups, and only then
 //! answers. Adapters send [`Command`]s through a [`CoreHandle`]; committed batches are broadcast as [`Committed`].
 
-mod alerts;
 pub mod accounts;
+mod alerts;
 mod apply;
 mod command;
 mod counters;
