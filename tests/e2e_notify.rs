@@ -132,7 +132,7 @@ channels = ["email", "sms", "mqtt"]
     let config = base_config(&dir.path().join("data"), broker.port, &extra);
     let mut daemon = Daemon::start(dir.path(), &config);
     daemon.wait_mqtt_connected();
-    let token = daemon.token("supervisor");
+    let token = daemon.token("manager");
     clock_in(&daemon, &token, "ana").await;
 
     let first = raise(&daemon, &token, "hk.towels", "101").await;
@@ -240,7 +240,7 @@ daily = "{slot}"
     let config = base_config(&dir.path().join("data"), broker.port, &extra);
     let daemon = Daemon::start(dir.path(), &config);
     daemon.wait_mqtt_connected();
-    let token = daemon.token("supervisor");
+    let token = daemon.token("manager");
     clock_in(&daemon, &token, "ana").await;
     let number = raise(&daemon, &token, "hk.iron", "103").await;
 
@@ -407,7 +407,7 @@ async fn alertmanager_raises_one_ticket_per_firing_episode_and_resolves_it() {
     assert_eq!((raised.2.as_str(), raised.3.as_str()), ("104", "critical"), "{raised:?}");
     // The same alert again (as Alertmanager repeats it) is the same episode: nothing new.
     am.add(&labels, "Freezer 2 is at -8 C", None);
-    let token = daemon.token("supervisor");
+    let token = daemon.token("manager");
     let (status, body) = http(
         &daemon.http,
         "POST",

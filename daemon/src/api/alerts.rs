@@ -36,7 +36,10 @@ async fn authorised_body(
 ) -> Result<(Alerts, bytes::Bytes), ApiError> {
     let config = state.config.borrow().clone();
     let Some(settings) = config.alerts.clone() else {
-        return Err(ApiError::not_found("alerts are not set up on this gateway ([alerts] in the configuration)"));
+        // No token is accepted where none is configured: the answer is the same as for a wrong one, with the reason.
+        return Err(ApiError::unauthorized(
+            "alerts are not set up on this gateway ([alerts] in the configuration), so no token is accepted",
+        ));
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -86,7 +89,6 @@ async fn apply(state: &ApiState, source: &str, alerts: Vec<Alert>) -> Result<Rep
         (status = 200, description = "What became of each alert", body = AlertsAnswer),
         (status = 400, description = "Not an Alertmanager payload of version 4", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "Alerts are not set up", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 503, description = "Not stored; Alertmanager sends it again", body = ErrorBody),
     ))]
@@ -107,7 +109,6 @@ pub async fn alertmanager(
         (status = 200, description = "What became of each alert", body = AlertsAnswer),
         (status = 400, description = "Not JSON, or not objects", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "Alerts are not set up", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 503, description = "Not stored; send it again", body = ErrorBody),
     ))]
